@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the test cluster and the end-to-end tests need from Debian's packages. Safe to
+# run again: it installs only what is missing.
+set -euo pipefail
+pkgs=(containerd runc containernetworking-plugins etcd-server umoci skopeo busybox-static
+  strace iptables iproute2 openssl curl musl-tools procps psmisc)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packages may start their own daemons where an init system exists; the cluster runs its
+# own containerd and etcd with private state, so nothing else is needed.
+command -v go >/dev/null || { echo "error: Go is required to build Kubernetes" >&2; exit 1; }

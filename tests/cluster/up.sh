@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# Starts a real single-node Kubernetes on loopback: etcd, containerd + runc + CNI bridge,
+# kube-apiserver (RBAC, Node authorization, PodSecurity), controller-manager, scheduler and a
+# kubelet. Idempotent: a healthy running cluster is left as it is. Prints the admin kubeconfig
+# path on stdout; everything else goes to stderr. Ready means the node is Ready and a test pod
+# runs. Needs root. Stop it with down.sh.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
+
+[ "$(id -u)" = 0 ] || { echo "error: the test cluster needs root" >&2; exit 1; }
+
+started=$SECONDS
+on_error() {
+  local rc=$?
+  dd_log "cluster start FAILED (exit $rc); component logs:"
+  dd_dump_logs
+  exit "$rc"
+}
+trap on_error ERR
+
+apiserver_healthy() {
+  [ -f "$DD_KUBECONFIG" ] && dd_kubectl get --raw /readyz >/dev/null 2>&1
+}
+
+if dd_pid_alive kubelet && dd_pid_alive kube-apiserver && apiserver_healthy; then
+  dd_log "already running"
+  echo "$DD_KUBECONFIG"
+  exit 0
+fi
+# Anything half-started from an earlier run goes first.
+"$here/down.sh" >/dev/null 2>&1 || true
+
+"$here/build.sh" >&2
+"$here/../images/build.sh" >&2
+# shellcheck source=tests/images/images.env
+. "$here/../images/images.env"
+
+for tool in containerd containerd-shim-runc-v2 runc etcd openssl ctr iptables; do
+  command -v "$tool" >/dev/null || {
+    echo "error: $tool is missing; run tests/cluster/install-deps.sh" >&2
+    exit 1
+  }
+done
+[ -x /usr/lib/cni/bridge ] || { echo "error: CNI plugins missing; run tests/cluster/install-deps.sh" >&2; exit 1; }
+
+mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids}
+chmod 700 "$DD_CLUSTER_DIR"
+
+# ---------------------------------------------------------------------------------------------
+# PKI: one CA signs every serving and client certificate; the service-account key pair signs
+# tokens. Made once per cluster directory.
+pki="$DD_CLUSTER_DIR/pki"
+cert() { # name, subject, extensions (client|server with SANs)
+  local name=$1 subj=$2 ext=$3
+  [ -f "$pki/$name.crt" ] && return 0
+  openssl genrsa -out "$pki/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$pki/$name.key" -subj "$subj" -out "$pki/$name.csr" 2>/dev/null
+  printf '%s\n' "$ext" >"$pki/$name.ext"
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 365 -extfile "$pki/$name.ext" -out "$pki/$name.crt" 2>/dev/null
+  rm -f "$pki/$name.csr" "$pki/$name.ext"
+}
+client_ext="basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth"
+server_ext() { printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$1"; }
+
+if [ ! -f "$pki/ca.crt" ]; then
+  openssl genrsa -out "$pki/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=distroless-debug-test-ca" -days 365 \
+    -out "$pki/ca.crt" 2>/dev/null
+fi
+[ -f "$pki/sa.key" ] || {
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+}
+cert apiserver "/CN=kube-apiserver" \
+  "$(server_ext "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc")"
+cert kubelet "/CN=$DD_NODE_NAME" "$(server_ext "IP:127.0.0.1,DNS:localhost,DNS:$DD_NODE_NAME")"
+cert etcd "/CN=etcd" "$(server_ext "IP:127.0.0.1,DNS:localhost")"
+cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client_ext"
+cert apiserver-etcd-client "/CN=kube-apiserver-etcd-client" "$client_ext"
+cert admin "/O=system:masters/CN=dd-admin" "$client_ext"
+cert controller-manager "/CN=system:kube-controller-manager" "$client_ext"
+cert scheduler "/CN=system:kube-scheduler" "$client_ext"
+cert node "/O=system:nodes/CN=system:node:$DD_NODE_NAME" "$client_ext"
+for u in "${DD_TEST_USERS[@]}"; do cert "user-$u" "/CN=$u" "$client_ext"; done
+chmod 600 "$pki"/*.key
+
+server="https://127.0.0.1:$DD_APISERVER_PORT"
+kubeconfig() { # file, user name, cert name
+  cat >"$1" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: dd
+  cluster:
+    server: $server
+    certificate-authority: $pki/ca.crt
+users:
+- name: $2
+  user:
+    client-certificate: $pki/$3.crt
+    client-key: $pki/$3.key
+contexts:
+- name: dd-$2
+  context: {cluster: dd, user: $2, namespace: default}
+current-context: dd-$2
+YAML
+  chmod 600 "$1"
+}
+kubeconfig "$DD_KUBECONFIG" dd-admin admin
+kubeconfig "$DD_CLUSTER_DIR/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
+kubeconfig "$DD_CLUSTER_DIR/scheduler.kubeconfig" system:kube-scheduler scheduler
+kubeconfig "$DD_CLUSTER_DIR/kubelet.kubeconfig" "system:node:$DD_NODE_NAME" node
+for u in "${DD_TEST_USERS[@]}"; do kubeconfig "$DD_CLUSTER_DIR/$u.kubeconfig" "$u" "user-$u"; done
+
+# ---------------------------------------------------------------------------------------------
+# Host preparation, as kind's node entrypoint does: shared mount propagation for the kubelet's
+# volume mounts.
+mount --make-rshared /
+
+start() { # name, command...: runs in the background, logs to logs/NAME.log, PID in pids/NAME.pid
+  local name=$1
+  shift
+  setsid "$@" >>"$DD_LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$DD_PIDS/$name.pid"
+}
+wait_for() { # what, seconds, command...
+  local what=$1 limit=$2 deadline
+  shift 2
+  deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      dd_log "timed out after ${limit}s waiting for $what"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# --- etcd --------------------------------------------------------------------------------------
+start etcd etcd --name dd --data-dir "$DD_CLUSTER_DIR/etcd" \
+  --listen-client-urls "https://127.0.0.1:$DD_ETCD_PORT" \
+  --advertise-client-urls "https://127.0.0.1:$DD_ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$DD_ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$DD_ETCD_PEER_PORT" \
+  --initial-cluster "dd=http://127.0.0.1:$DD_ETCD_PEER_PORT" \
+  --cert-file "$pki/etcd.crt" --key-file "$pki/etcd.key" \
+  --client-cert-auth --trusted-ca-file "$pki/ca.crt" \
+  --listen-metrics-urls "http://127.0.0.1:12381" \
+  --unsafe-no-fsync --snapshot-count 10000
+wait_for etcd 30 curl -sf http://127.0.0.1:12381/health
+
+# --- containerd ----------------------------------------------------------------------------------
+cat >"$DD_CLUSTER_DIR/containerd.toml" <<TOML
+version = 2
+root = "$DD_CLUSTER_DIR/containerd/root"
+state = "$DD_CLUSTER_DIR/containerd/state"
+[grpc]
+  address = "$DD_CONTAINERD_SOCK"
+[ttrpc]
+  address = "$DD_CONTAINERD_SOCK.ttrpc"
+[debug]
+  address = "$DD_CONTAINERD_SOCK.debug"
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$DD_PAUSE_IMAGE"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  disable_apparmor = true
+  restrict_oom_score_adj = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$DD_CLUSTER_DIR/cni/net.d"
+TOML
+# Pods live on a bridge of ours, without a default route and without masquerading: they reach
+# each other and the host's bridge address, nothing beyond.
+cat >"$DD_CLUSTER_DIR/cni/net.d/10-dd.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "dd",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$DD_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$DD_CLUSTER_DIR/cni/ipam",
+        "ranges": [[{"subnet": "$DD_POD_CIDR"}]],
+        "routes": []
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+JSON
+start containerd containerd --config "$DD_CLUSTER_DIR/containerd.toml"
+wait_for containerd 30 ctr --address "$DD_CONTAINERD_SOCK" version
+"$here/../images/import.sh" "$DD_CONTAINERD_SOCK" >&2
+
+# --- kube-apiserver ----------------------------------------------------------------------------
+cat >"$DD_CLUSTER_DIR/audit-policy.yaml" <<'YAML'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+YAML
+start kube-apiserver "$K8S_BIN/kube-apiserver" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$DD_APISERVER_PORT" \
+  --endpoint-reconciler-type=none \
+  --etcd-servers="https://127.0.0.1:$DD_ETCD_PORT" --etcd-cafile="$pki/ca.crt" \
+  --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" \
+  --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+  --kubelet-certificate-authority="$pki/ca.crt" \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --service-cluster-ip-range="$DD_SERVICE_CIDR" \
+  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+  --allow-privileged=true \
+  --audit-policy-file="$DD_CLUSTER_DIR/audit-policy.yaml" \
+  --audit-log-path="$DD_LOGS/audit.log" --audit-log-maxsize=200 --audit-log-maxbackup=1 \
+  --profiling=false
+wait_for kube-apiserver 90 dd_kubectl get --raw /readyz
+
+# --- controller-manager and scheduler ----------------------------------------------------------
+start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+  --kubeconfig="$DD_CLUSTER_DIR/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$DD_CLUSTER_DIR/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$DD_CLUSTER_DIR/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --service-cluster-ip-range="$DD_SERVICE_CIDR" --allocate-node-cidrs=false \
+  --controllers='*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route'
+start kube-scheduler "$K8S_BIN/kube-scheduler" \
+  --kubeconfig="$DD_CLUSTER_DIR/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$DD_CLUSTER_DIR/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$DD_CLUSTER_DIR/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false
+
+# --- kubelet -------------------------------------------------------------------------------------
+cat >"$DD_CLUSTER_DIR/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $pki/ca.crt}
+authorization: {mode: Webhook}
+tlsCertFile: $pki/kubelet.crt
+tlsPrivateKeyFile: $pki/kubelet.key
+containerRuntimeEndpoint: unix://$DD_CONTAINERD_SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+clusterDomain: cluster.local
+resolvConf: ""
+maxPods: 250
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: 50Mi
+  nodefs.available: 1%
+  nodefs.inodesFree: 1%
+  imagefs.available: 1%
+YAML
+start kubelet "$K8S_BIN/kubelet" --config="$DD_CLUSTER_DIR/kubelet.yaml" \
+  --kubeconfig="$DD_CLUSTER_DIR/kubelet.kubeconfig" --root-dir="$DD_CLUSTER_DIR/kubelet" \
+  --hostname-override="$DD_NODE_NAME" --node-ip=127.0.0.1
+
+node_ready() {
+  [ "$(dd_kubectl get node "$DD_NODE_NAME" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+wait_for "node $DD_NODE_NAME Ready" 120 node_ready
+wait_for "default service account" 60 dd_kubectl -n default get serviceaccount default
+
+# --- smoke pod ---------------------------------------------------------------------------------
+dd_kubectl delete pod dd-smoke -n default --ignore-not-found --wait=false >/dev/null
+dd_kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: dd-smoke, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: $DD_TARGET_IMAGE
+    imagePullPolicy: Never
+YAML
+wait_for "smoke pod Running" 90 dd_kubectl -n default wait pod/dd-smoke --for=jsonpath='{.status.phase}'=Running --timeout=2s
+dd_kubectl delete pod dd-smoke -n default --wait=false >/dev/null
+
+dd_log "ready in $((SECONDS - started))s: Kubernetes $K8S_VERSION, admin kubeconfig below"
+echo "$DD_KUBECONFIG"
