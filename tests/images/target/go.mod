@@ -1,0 +1,3 @@
+module distroless-debug.test/images/target
+
+go 1.22
