@@ -4,7 +4,7 @@
 # with umoci, and converted with skopeo. References are in images.env.
 #
 #   pause    static C program (pause/pause.c), the pod sandbox image
-#   toolbox  busybox-static with every applet link, strace and iproute2's ss with exactly the
+#   toolbox  busybox-static with every applet link, strace, tcpdump and iproute2's ss with the
 #            shared libraries ldd lists plus the dynamic loader, /tmp, /etc/passwd and group.
 #            ss is there because Debian's busybox netstat has no -p (no owning process).
 #   target   FROM scratch: one static Go binary (target/), its config file, passwd/group;
@@ -28,15 +28,16 @@ log() { echo "images: $*" >&2; }
 die() { echo "images: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (file ownership in the images is taken from the rootfs)"
-for tool in umoci skopeo musl-gcc go busybox strace ss ldd flock sha256sum; do
+for tool in umoci skopeo musl-gcc go busybox strace ss tcpdump ldd flock sha256sum; do
   command -v "$tool" >/dev/null ||
-    die "$tool not found (apt-get install umoci skopeo musl-tools busybox-static strace iproute2, and Go)"
+    die "$tool not found (apt-get install umoci skopeo musl-tools busybox-static strace iproute2 tcpdump, and Go)"
 done
 busybox_bin=/bin/busybox
 [ -x "$busybox_bin" ] || busybox_bin=$(command -v busybox)
 ! ldd "$busybox_bin" >/dev/null 2>&1 || die "$busybox_bin is not static (apt-get install busybox-static)"
 strace_bin=$(readlink -f "$(command -v strace)")
 ss_bin=$(readlink -f "$(command -v ss)")
+tcpdump_bin=$(readlink -f "$(command -v tcpdump)")
 
 # Shared libraries of a dynamic binary, one absolute path a line, as ldd resolves them; the
 # dynamic loader (the line without "=>") included, linux-vdso left out.
@@ -48,6 +49,7 @@ libs_of() {
 }
 strace_libs=$(libs_of "$strace_bin")
 ss_libs=$(libs_of "$ss_bin")
+tcpdump_libs=$(libs_of "$tcpdump_bin")
 
 # --- cache key ------------------------------------------------------------------------------
 inputs_hash() {
@@ -57,8 +59,9 @@ inputs_hash() {
       xargs sha256sum
     # Host files copied into the toolbox, by content.
     # shellcheck disable=SC2086
-    sha256sum "$busybox_bin" "$strace_bin" "$ss_bin" $(readlink -f $strace_libs $ss_libs | sort -u)
-    echo "$strace_libs" "$ss_libs"
+    sha256sum "$busybox_bin" "$strace_bin" "$ss_bin" "$tcpdump_bin" \
+      $(readlink -f $strace_libs $ss_libs $tcpdump_libs | sort -u)
+    echo "$strace_libs" "$ss_libs" "$tcpdump_libs"
     "$busybox_bin" --list-full | LC_ALL=C sort
     umoci --version
     skopeo --version
@@ -148,7 +151,8 @@ install -m 0755 "$busybox_bin" "$root/bin/busybox"
 done
 install -m 0755 "$strace_bin" "$root/usr/bin/strace"
 install -m 0755 "$ss_bin" "$root/usr/bin/ss"
-for lib in $strace_libs $ss_libs; do copy_in "$root" "$lib"; done
+install -m 0755 "$tcpdump_bin" "$root/usr/bin/tcpdump"
+for lib in $(printf '%s\n' $strace_libs $ss_libs $tcpdump_libs | sort -u); do copy_in "$root" "$lib"; done
 install -m 0644 "$here/toolbox/etc/passwd" "$here/toolbox/etc/group" "$root/etc/"
 chown -R 0:0 "$root"
 chmod 0755 "$root"
