@@ -1,0 +1,188 @@
+//! The command line, clap only: names follow kubectl's global flags and `kubectl debug`.
+//! Validation and defaults live in `options`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Open a shell next to the only (or default) container of pod api-7f9c
+  kubectl distroless-debug api-7f9c
+
+  # Debug container 'app' of a pod; the toolbox sees its processes and files
+  kubectl distroless-debug pod/api-7f9c/app
+
+  # Pick a running, ready pod of a deployment and list its listening sockets
+  kubectl distroless-debug deploy/api -- ss -tlnp
+
+  # Read a config file of the target container (its root is $TARGET_ROOT)
+  kubectl distroless-debug pod/api-7f9c -- sh -c 'cat $TARGET_ROOT/etc/app/config.yaml'
+
+  # Capture packets with the capabilities it needs
+  kubectl distroless-debug pod/api-7f9c --profile netadmin -- tcpdump -c 10 -i any
+
+  # Pipe input to a command in the debug container
+  echo hi | kubectl distroless-debug pod/api-7f9c -i -- cat
+
+Environment:
+  KUBECTL_DISTROLESS_DEBUG_IMAGE   default toolbox image (--image wins)
+  KUBECONFIG                       kubeconfig files, ':'-separated (--kubeconfig wins)
+  HTTPS_PROXY, NO_PROXY            proxy for the API server, as kubectl
+  NO_COLOR                         no colour in messages
+
+Exit status:
+  0 success; the remote command's code when it ran; 1 plugin or cluster error;
+  2 usage error; 130 interrupted before the session started.";
+
+/// Debug a running container, distroless or not, through an ephemeral container.
+///
+/// Adds a toolbox container to a running pod that shares the target container's process
+/// namespace, waits for it, and attaches a terminal (or runs COMMAND). The target's files
+/// are under $TARGET_ROOT; in an interactive shell they are the shell's root where possible.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl distroless-debug",
+    bin_name = "kubectl distroless-debug",
+    version,
+    override_usage = "kubectl distroless-debug [TARGET] [flags] [-- COMMAND [ARG...]]",
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The pod to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
+    /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it).
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Command and arguments to run in the debug container instead of a shell.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Target container (defaults to the container suffix, the
+    /// kubectl.kubernetes.io/default-container annotation, or the only container).
+    #[arg(
+        long = "target",
+        value_name = "CONTAINER",
+        help_heading = "Debug container"
+    )]
+    pub target_container: Option<String>,
+
+    /// Name of the debug container (default: a generated debugger-xxxxx).
+    #[arg(
+        short = 'c',
+        long = "container",
+        value_name = "NAME",
+        help_heading = "Debug container"
+    )]
+    pub container: Option<String>,
+
+    /// Toolbox image for the debug container.
+    #[arg(long, value_name = "IMAGE", help_heading = "Debug container")]
+    pub image: Option<String>,
+
+    /// Image pull policy of the debug container: Always, IfNotPresent or Never.
+    #[arg(long, value_name = "POLICY", help_heading = "Debug container")]
+    pub image_pull_policy: Option<String>,
+
+    /// Security profile: general, baseline, restricted, netadmin or sysadmin (as kubectl debug).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = "general",
+        help_heading = "Debug container"
+    )]
+    pub profile: String,
+
+    /// JSON or YAML file with a partial container spec applied on top of the generated one.
+    #[arg(long, value_name = "FILE", help_heading = "Debug container")]
+    pub custom: Option<PathBuf>,
+
+    /// Environment variable for the debug container (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = "Debug container")]
+    pub env: Vec<String>,
+
+    /// Keep stdin open and send input to the debug container (implied for a shell).
+    #[arg(short = 'i', long = "stdin", help_heading = "Session")]
+    pub stdin: bool,
+
+    /// Allocate a TTY (implied for a shell when stdin and stdout are terminals).
+    #[arg(short = 't', long = "tty", help_heading = "Session")]
+    pub tty: bool,
+
+    /// Only print errors and warnings, no progress.
+    #[arg(short = 'q', long = "quiet", help_heading = "Session")]
+    pub quiet: bool,
+
+    /// How long to wait for the debug container to start, e.g. 90s, 2m.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2m",
+        help_heading = "Session"
+    )]
+    pub timeout: String,
+
+    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "PATH", help_heading = "Kubernetes")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME", help_heading = "Kubernetes")]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use.
+    #[arg(long, value_name = "NAME", help_heading = "Kubernetes")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use.
+    #[arg(long, value_name = "NAME", help_heading = "Kubernetes")]
+    pub user: Option<String>,
+
+    /// Namespace of the target (default: the context's namespace).
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        help_heading = "Kubernetes"
+    )]
+    pub namespace: Option<String>,
+
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", value_name = "USER", help_heading = "Kubernetes")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP", action = ArgAction::Append, help_heading = "Kubernetes")]
+    pub as_group: Vec<String>,
+
+    /// Timeout of a single API request, e.g. 10s; 0 means no timeout.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "0",
+        help_heading = "Kubernetes"
+    )]
+    pub request_timeout: String,
+
+    /// Log level for -v N: 0 none, 2 info, 4 debug, 6+ trace (to stderr; never secrets).
+    #[arg(
+        short = 'v',
+        long = "v",
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Kubernetes"
+    )]
+    pub verbosity: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,657 @@
+//! Typed errors, their `hint:` lines and the process exit code.
+//!
+//! API failures are classified from the Status `code`, `reason` and `details` and from *which
+//! call* failed ([`ApiCall`]), never from message text: messages change between releases and
+//! languages, the structure does not. Every error a user can fix carries a hint naming the flag,
+//! the permission (verb + resource, with a minimal Role) or the Pod Security rule involved.
+//!
+//! Exit codes (also in the README): `0` success, the remote command's own code when it ran,
+//! `1` a plugin or cluster error, `2` a usage error, `130` interrupted by Ctrl-C before the
+//! session started, `128+N` when the plugin itself got signal N (SIGTERM, SIGHUP).
+
+use std::time::Duration;
+
+use kube::core::Status;
+
+use crate::profile::Profile;
+use crate::pss::Level;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit code for a plugin or cluster error.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a usage error (bad flags, bad target syntax, bad `--custom` file).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code after Ctrl-C while resolving, injecting or waiting (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The API call that failed: it decides what a 403 or a 404 means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiCall {
+    GetPod,
+    ListPods,
+    /// GET of a workload (`deployments.apps`, `jobs.batch`, ...).
+    GetWorkload {
+        resource: &'static str,
+    },
+    PatchEphemeralContainers,
+    WatchPod,
+    Attach,
+    Logs,
+}
+
+impl ApiCall {
+    /// The RBAC verb and resource this call needs.
+    pub fn permission(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiCall::GetPod => ("get", "pods"),
+            ApiCall::ListPods => ("list", "pods"),
+            ApiCall::GetWorkload { resource } => ("get", resource),
+            ApiCall::PatchEphemeralContainers => ("patch", "pods/ephemeralcontainers"),
+            ApiCall::WatchPod => ("watch", "pods"),
+            ApiCall::Attach => ("create", "pods/attach"),
+            ApiCall::Logs => ("get", "pods/log"),
+        }
+    }
+}
+
+/// Where a request went, for messages ("in namespace X, context Y").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: String,
+    pub context: Option<String>,
+}
+
+impl Scope {
+    fn describe(&self) -> String {
+        match &self.context {
+            Some(c) => format!("namespace {:?} (context {c:?})", self.namespace),
+            None => format!("namespace {:?}", self.namespace),
+        }
+    }
+}
+
+/// Everything that can go wrong, typed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("--custom {path}: {reason}")]
+    Custom { path: String, reason: String },
+
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+
+    #[error("pod {name:?} not found in {}", scope.describe())]
+    PodNotFound { name: String, scope: Scope },
+
+    #[error("{kind} {name:?} not found in {}", scope.describe())]
+    WorkloadNotFound {
+        kind: String,
+        name: String,
+        scope: Scope,
+    },
+
+    #[error("{workload} has no running and ready pod ({summary})")]
+    NoReadyPod { workload: String, summary: String },
+
+    #[error("pod {pod:?} is {state}; only a running pod can be debugged")]
+    PodNotRunning { pod: String, state: String },
+
+    #[error("container {container:?} not found in pod {pod:?}; containers: {}", available.join(", "))]
+    ContainerNotFound {
+        pod: String,
+        container: String,
+        available: Vec<String>,
+    },
+
+    #[error("pod {pod:?} has {} containers; choose one: {}", containers.len(), containers.join(", "))]
+    AmbiguousContainer {
+        pod: String,
+        containers: Vec<String>,
+    },
+
+    #[error("target container {container:?} in pod {pod:?} is {state}, not running")]
+    ContainerNotRunning {
+        pod: String,
+        container: String,
+        state: String,
+    },
+
+    #[error("a container named {name:?} already exists in pod {pod:?}")]
+    NameTaken { pod: String, name: String },
+
+    #[error("this cluster does not support ephemeral containers (404 on pods/ephemeralcontainers)")]
+    EphemeralUnsupported,
+
+    #[error("forbidden: cannot {verb} {resource} in {}", scope.describe())]
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        scope: Scope,
+    },
+
+    #[error(
+        "Pod Security level \"{level}\" in namespace {namespace:?} refused the debug container (profile {profile}): {}",
+        rules.join("; ")
+    )]
+    PodSecurity {
+        namespace: String,
+        level: Level,
+        profile: Profile,
+        rules: Vec<String>,
+        suggestion: Option<Profile>,
+    },
+
+    #[error("admission refused the debug container: {message}")]
+    AdmissionRefused {
+        message: String,
+        /// Rules of the baseline/restricted levels our container would violate, when RBAC was
+        /// not the cause but the enforced level could not be read.
+        possible_rules: Vec<String>,
+    },
+
+    #[error(
+        "the API server rejected the request as invalid: {message}{}",
+        fmt_causes(causes)
+    )]
+    Invalid {
+        message: String,
+        causes: Vec<String>,
+    },
+
+    #[error("the API server rejected the credentials (401 Unauthorized)")]
+    Unauthorized,
+
+    #[error("debug container {container:?} cannot start: {reason}: {message}")]
+    ContainerStart {
+        container: String,
+        reason: String,
+        message: String,
+        image: String,
+    },
+
+    #[error("pod {pod:?} was deleted")]
+    PodDeleted { pod: String },
+
+    #[error("timed out after {} waiting for {what}{}", fmt_duration(*after), last.as_ref().map(|l| format!(" (last state: {l})")).unwrap_or_default())]
+    Timeout {
+        what: String,
+        after: Duration,
+        last: Option<String>,
+    },
+
+    #[error("request timed out after {}", fmt_duration(*after))]
+    RequestTimeout { after: Duration },
+
+    #[error("cannot reach the API server: {0}")]
+    Connect(#[source] kube::Error),
+
+    #[error("interrupted")]
+    Interrupted,
+
+    #[error("terminated by signal {name}")]
+    Signal { name: &'static str, number: u8 },
+
+    #[error("debug session ended, but the exit code of {container:?} could not be read: {reason}")]
+    ExitCodeUnknown { container: String, reason: String },
+
+    #[error("{call:?} failed: {source}")]
+    Api {
+        call: ApiCall,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("attach: {0}")]
+    Attach(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn fmt_causes(causes: &[String]) -> String {
+    if causes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", causes.join("; "))
+    }
+}
+
+/// `90s` → `1m30s`, `2m` → `2m`.
+pub fn fmt_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::Custom { .. } => EXIT_USAGE,
+            Error::Interrupted => EXIT_INTERRUPTED,
+            Error::Signal { number, .. } => 128 + number,
+            _ => EXIT_FAILURE,
+        }
+    }
+
+    /// What the user can do about it, if anything. May span several lines.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Usage(_) => "see 'kubectl distroless-debug --help'".to_owned(),
+            Error::PodNotFound { scope, .. } | Error::WorkloadNotFound { scope, .. } => {
+                let mut h = "check the name, or pick the namespace with -n/--namespace".to_owned();
+                if scope.context.is_none() {
+                    h.push_str(" and the cluster with --context");
+                }
+                h
+            }
+            Error::NoReadyPod { .. } => {
+                "wait for a pod to become ready, or name one with pod/NAME".to_owned()
+            }
+            Error::PodNotRunning { .. } => {
+                "ephemeral containers start only in running pods; for a crashed or pending pod use 'kubectl debug --copy-to'".to_owned()
+            }
+            Error::ContainerNotFound { .. } | Error::AmbiguousContainer { .. } => {
+                "choose the target container with --target NAME or TARGET pod/NAME/CONTAINER".to_owned()
+            }
+            Error::ContainerNotRunning { .. } => {
+                "the debug container shares the target's process namespace only while it runs; pick another container with --target".to_owned()
+            }
+            Error::NameTaken { .. } => {
+                "ephemeral containers can never be removed: choose another -c/--container name, or omit it for a generated one".to_owned()
+            }
+            Error::EphemeralUnsupported => {
+                "ephemeral containers are GA since Kubernetes 1.25; on older clusters enable the EphemeralContainers feature gate".to_owned()
+            }
+            Error::Forbidden {
+                verb,
+                resource,
+                scope,
+            } => format!(
+                "you need '{verb}' on '{resource}' in namespace {:?}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
+                scope.namespace,
+                minimal_role(&scope.namespace)
+            ),
+            Error::PodSecurity {
+                level, suggestion, ..
+            } => match suggestion {
+                Some(p) => format!(
+                    "the namespace enforces Pod Security level \"{level}\"; --profile {p} passes it"
+                ),
+                None => format!(
+                    "the namespace enforces Pod Security level \"{level}\" and no profile passes it with this --custom/--image; adjust --custom"
+                ),
+            },
+            Error::AdmissionRefused { possible_rules, .. } => {
+                if possible_rules.is_empty() {
+                    "an admission policy or webhook refused it; ask the cluster admin which one".to_owned()
+                } else {
+                    format!(
+                        "if Pod Security refused it, the container breaks: {}; try --profile restricted (passes every level) or --profile baseline",
+                        possible_rules.join("; ")
+                    )
+                }
+            }
+            Error::Invalid { .. } => {
+                "check --image, --env and the fields of --custom (ephemeral containers may not set ports, probes, resources, lifecycle or subPath mounts)".to_owned()
+            }
+            Error::Unauthorized => {
+                "your credentials expired or are wrong: log in again, or check the user with --user/--context".to_owned()
+            }
+            Error::ContainerStart { reason, .. } => match reason.as_str() {
+                "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
+                    "check the image name and tag and that the node can pull it (the pod's imagePullSecrets apply); choose another with --image or KUBECTL_DISTROLESS_DEBUG_IMAGE".to_owned()
+                }
+                "CreateContainerConfigError" => {
+                    "often a runAsNonRoot pod with an image that runs as root: set a UID with --custom '{\"securityContext\":{\"runAsUser\":65532}}' or use --profile restricted".to_owned()
+                }
+                _ => "check the image's entrypoint and the --custom fields".to_owned(),
+            },
+            Error::Timeout { .. } => {
+                "raise --timeout, or look at 'kubectl describe pod' for what the kubelet is doing".to_owned()
+            }
+            Error::RequestTimeout { .. } | Error::Connect(_) => {
+                "check the cluster URL and network (--context, --kubeconfig, HTTPS_PROXY/NO_PROXY) or raise --request-timeout".to_owned()
+            }
+            Error::Custom { .. } => {
+                "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// The Role this plugin needs in `namespace`, as YAML.
+pub fn minimal_role(namespace: &str) -> String {
+    format!(
+        "  apiVersion: rbac.authorization.k8s.io/v1
+  kind: Role
+  metadata:
+    name: distroless-debug
+    namespace: {namespace}
+  rules:
+  - apiGroups: [\"\"]
+    resources: [\"pods\"]
+    verbs: [\"get\", \"list\", \"watch\"]
+  - apiGroups: [\"\"]
+    resources: [\"pods/ephemeralcontainers\"]
+    verbs: [\"patch\"]
+  - apiGroups: [\"\"]
+    resources: [\"pods/attach\"]
+    verbs: [\"get\", \"create\"]
+  - apiGroups: [\"\"]
+    resources: [\"pods/log\"]
+    verbs: [\"get\"]
+  - apiGroups: [\"apps\", \"batch\"]
+    resources: [\"deployments\", \"statefulsets\", \"daemonsets\", \"replicasets\", \"jobs\"]
+    verbs: [\"get\"]"
+    )
+}
+
+/// The Status inside a kube error, if the server answered with one.
+pub fn api_status(err: &kube::Error) -> Option<&Status> {
+    match err {
+        kube::Error::Api(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Classifies a failed API call. `pod` is the pod involved (for 404 messages).
+pub fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope) -> Error {
+    if let kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+        code,
+    )) = &err
+    {
+        // A refused websocket upgrade carries only the HTTP status.
+        return match code.as_u16() {
+            403 => forbidden(&call, scope),
+            401 => Error::Unauthorized,
+            404 => Error::PodNotFound {
+                name: pod.to_owned(),
+                scope: scope.clone(),
+            },
+            _ => Error::Api { call, source: err },
+        };
+    }
+    let Some(status) = api_status(&err) else {
+        return match err {
+            kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Connect(err),
+            _ => Error::Api { call, source: err },
+        };
+    };
+    let details_name = status
+        .details
+        .as_ref()
+        .map(|d| d.name.as_str())
+        .unwrap_or_default();
+    match (status.code, status.reason.as_str()) {
+        (401, _) => Error::Unauthorized,
+        (403, _) => forbidden(&call, scope),
+        (404, _) => match &call {
+            ApiCall::PatchEphemeralContainers if details_name.is_empty() => {
+                Error::EphemeralUnsupported
+            }
+            ApiCall::GetWorkload { resource } => Error::WorkloadNotFound {
+                kind: (*resource).to_owned(),
+                name: details_name.to_owned(),
+                scope: scope.clone(),
+            },
+            _ => Error::PodNotFound {
+                name: pod.to_owned(),
+                scope: scope.clone(),
+            },
+        },
+        (422, _) | (_, "Invalid") => Error::Invalid {
+            message: status.message.clone(),
+            causes: status
+                .details
+                .as_ref()
+                .map(|d| {
+                    d.causes
+                        .iter()
+                        .map(|c| {
+                            if c.field.is_empty() {
+                                c.message.clone()
+                            } else {
+                                format!("{}: {}", c.field, c.message)
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        (504, _) | (_, "Timeout") => Error::Api { call, source: err },
+        _ => Error::Api { call, source: err },
+    }
+}
+
+fn forbidden(call: &ApiCall, scope: &Scope) -> Error {
+    let (verb, resource) = call.permission();
+    Error::Forbidden {
+        verb,
+        resource,
+        scope: scope.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+    use kube::core::response::{StatusCause, StatusDetails};
+
+    fn status(code: u16, reason: &str, name: &str) -> kube::Error {
+        kube::Error::Api(Box::new(Status {
+            code,
+            reason: reason.into(),
+            message: "text that must not matter".into(),
+            details: (!name.is_empty()).then(|| details(name, vec![])),
+            ..Status::default()
+        }))
+    }
+
+    fn details(name: &str, causes: Vec<StatusCause>) -> StatusDetails {
+        StatusDetails {
+            name: name.into(),
+            group: String::new(),
+            kind: "pods".into(),
+            uid: String::new(),
+            causes,
+            retry_after_seconds: 0,
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            namespace: "prod".into(),
+            context: Some("kind".into()),
+        }
+    }
+
+    #[test]
+    fn not_found_depends_on_the_call() {
+        let e = classify(
+            status(404, "NotFound", "api"),
+            ApiCall::GetPod,
+            "api",
+            &scope(),
+        );
+        assert!(matches!(e, Error::PodNotFound { ref name, .. } if name == "api"));
+        assert_eq!(
+            e.to_string(),
+            "pod \"api\" not found in namespace \"prod\" (context \"kind\")"
+        );
+        // 404 without details.name on the subresource: the feature is off.
+        let e = classify(
+            status(404, "NotFound", ""),
+            ApiCall::PatchEphemeralContainers,
+            "api",
+            &scope(),
+        );
+        assert!(matches!(e, Error::EphemeralUnsupported));
+        // With details.name: the pod itself vanished.
+        let e = classify(
+            status(404, "NotFound", "api"),
+            ApiCall::PatchEphemeralContainers,
+            "api",
+            &scope(),
+        );
+        assert!(matches!(e, Error::PodNotFound { .. }));
+        let e = classify(
+            status(404, "NotFound", "web"),
+            ApiCall::GetWorkload {
+                resource: "deployments.apps",
+            },
+            "",
+            &scope(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "deployments.apps \"web\" not found in namespace \"prod\" (context \"kind\")"
+        );
+    }
+
+    #[test]
+    fn forbidden_names_verb_resource_and_role() {
+        let e = classify(
+            status(403, "Forbidden", "api"),
+            ApiCall::PatchEphemeralContainers,
+            "api",
+            &scope(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "forbidden: cannot patch pods/ephemeralcontainers in namespace \"prod\" (context \"kind\")"
+        );
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("'patch' on 'pods/ephemeralcontainers'"));
+        assert!(hint.contains("kind: Role"));
+        assert!(hint.contains("namespace: prod"));
+        assert_eq!(e.exit_code(), EXIT_FAILURE);
+        let e = classify(
+            status(403, "Forbidden", "api"),
+            ApiCall::Attach,
+            "api",
+            &scope(),
+        );
+        assert!(e.to_string().contains("create pods/attach"));
+    }
+
+    #[test]
+    fn refused_websocket_upgrade_is_classified() {
+        let err = kube::Error::UpgradeConnection(
+            kube::client::UpgradeConnectionError::ProtocolSwitch(http::StatusCode::FORBIDDEN),
+        );
+        let e = classify(err, ApiCall::Attach, "api", &scope());
+        assert!(matches!(
+            e,
+            Error::Forbidden {
+                verb: "create",
+                resource: "pods/attach",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn invalid_lists_structured_causes() {
+        let err = kube::Error::Api(Box::new(Status {
+            code: 422,
+            reason: "Invalid".into(),
+            message: "Pod \"api\" is invalid".into(),
+            details: Some(details(
+                "api",
+                vec![StatusCause {
+                    reason: "FieldValueForbidden".into(),
+                    message: "Forbidden: cannot be set for an Ephemeral Container".into(),
+                    field: "spec.ephemeralContainers[0].ports".into(),
+                }],
+            )),
+            ..Status::default()
+        }));
+        let e = classify(err, ApiCall::PatchEphemeralContainers, "api", &scope());
+        assert_eq!(
+            e.to_string(),
+            "the API server rejected the request as invalid: Pod \"api\" is invalid (spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container)"
+        );
+        assert!(e.hint().unwrap().contains("ports"));
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(
+            Error::Custom {
+                path: "f".into(),
+                reason: "r".into()
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(Error::Interrupted.exit_code(), 130);
+        assert_eq!(
+            Error::Signal {
+                name: "SIGTERM",
+                number: 15
+            }
+            .exit_code(),
+            143
+        );
+        assert_eq!(Error::EphemeralUnsupported.exit_code(), 1);
+        assert_eq!(
+            classify(
+                status(401, "Unauthorized", ""),
+                ApiCall::GetPod,
+                "x",
+                &scope()
+            )
+            .exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn pod_security_hint_names_level_and_profile() {
+        let e = Error::PodSecurity {
+            namespace: "prod".into(),
+            level: Level::Baseline,
+            profile: Profile::General,
+            rules: vec!["capabilities (adds SYS_PTRACE)".into()],
+            suggestion: Some(Profile::Baseline),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Pod Security level \"baseline\" in namespace \"prod\" refused the debug container (profile general): capabilities (adds SYS_PTRACE)"
+        );
+        assert!(e.hint().unwrap().contains("--profile baseline passes it"));
+    }
+
+    #[test]
+    fn durations_print_compactly() {
+        assert_eq!(fmt_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(fmt_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(fmt_duration(Duration::from_millis(1500)), "1s");
+        assert_eq!(fmt_duration(Duration::from_millis(250)), "250ms");
+    }
+}

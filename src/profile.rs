@@ -1,0 +1,165 @@
+//! Security profiles, identical in name and effect to `kubectl debug --profile` for the
+//! ephemeral-container case (kubectl `pkg/cmd/debug/profiles.go`).
+//!
+//! A profile only ever sets the debug container's `securityContext`; pod-level settings
+//! (`runAsUser`, `runAsNonRoot`, `seccompProfile`) still apply to it. Capabilities added here do
+//! nothing for a non-root UID, which is why the non-root handling in `spec` says so on stderr.
+
+use std::fmt;
+use std::str::FromStr;
+
+use k8s_openapi::api::core::v1::{Capabilities, SeccompProfile, SecurityContext};
+
+/// One of kubectl's debugging profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Adds `SYS_PTRACE` (kubectl's default; lets `strace -p` and `/proc/PID/root` work as root).
+    #[default]
+    General,
+    /// Sets nothing.
+    Baseline,
+    /// Non-root, all capabilities dropped, no privilege escalation, seccomp `RuntimeDefault`.
+    Restricted,
+    /// Adds `NET_ADMIN` and `NET_RAW` (packet capture, iptables).
+    Netadmin,
+    /// Privileged.
+    Sysadmin,
+}
+
+impl Profile {
+    /// Every profile, in the order kubectl documents them.
+    pub const ALL: [Profile; 5] = [
+        Profile::General,
+        Profile::Baseline,
+        Profile::Restricted,
+        Profile::Netadmin,
+        Profile::Sysadmin,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::General => "general",
+            Profile::Baseline => "baseline",
+            Profile::Restricted => "restricted",
+            Profile::Netadmin => "netadmin",
+            Profile::Sysadmin => "sysadmin",
+        }
+    }
+
+    /// The debug container's `securityContext` for this profile, exactly as kubectl sets it on
+    /// an ephemeral container that starts without one.
+    pub fn security_context(self) -> Option<SecurityContext> {
+        match self {
+            Profile::Baseline => None,
+            Profile::General => Some(add_capabilities(&["SYS_PTRACE"])),
+            Profile::Netadmin => Some(add_capabilities(&["NET_ADMIN", "NET_RAW"])),
+            Profile::Sysadmin => Some(SecurityContext {
+                privileged: Some(true),
+                ..SecurityContext::default()
+            }),
+            Profile::Restricted => Some(SecurityContext {
+                run_as_non_root: Some(true),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".to_owned()]),
+                    add: None,
+                }),
+                allow_privilege_escalation: Some(false),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".to_owned(),
+                    localhost_profile: None,
+                }),
+                ..SecurityContext::default()
+            }),
+        }
+    }
+}
+
+fn add_capabilities(caps: &[&str]) -> SecurityContext {
+    SecurityContext {
+        capabilities: Some(Capabilities {
+            add: Some(caps.iter().map(|c| (*c).to_owned()).collect()),
+            drop: None,
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown profile {s:?}; one of: {}", names.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn sc(p: Profile) -> Value {
+        serde_json::to_value(p.security_context()).unwrap()
+    }
+
+    #[test]
+    fn general_adds_sys_ptrace_only() {
+        assert_eq!(
+            sc(Profile::General),
+            json!({"capabilities": {"add": ["SYS_PTRACE"]}})
+        );
+    }
+
+    #[test]
+    fn baseline_sets_nothing() {
+        assert_eq!(sc(Profile::Baseline), Value::Null);
+    }
+
+    #[test]
+    fn restricted_matches_kubectl() {
+        assert_eq!(
+            sc(Profile::Restricted),
+            json!({
+                "runAsNonRoot": true,
+                "capabilities": {"drop": ["ALL"]},
+                "allowPrivilegeEscalation": false,
+                "seccompProfile": {"type": "RuntimeDefault"}
+            })
+        );
+    }
+
+    #[test]
+    fn netadmin_adds_net_admin_and_net_raw() {
+        assert_eq!(
+            sc(Profile::Netadmin),
+            json!({"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}})
+        );
+    }
+
+    #[test]
+    fn sysadmin_is_privileged() {
+        assert_eq!(sc(Profile::Sysadmin), json!({"privileged": true}));
+    }
+
+    #[test]
+    fn names_round_trip_and_default_is_general() {
+        for p in Profile::ALL {
+            assert_eq!(p.name().parse::<Profile>().unwrap(), p);
+        }
+        assert_eq!(Profile::default(), Profile::General);
+        let err = "legacy".parse::<Profile>().unwrap_err();
+        assert!(err.contains("general, baseline, restricted, netadmin, sysadmin"));
+    }
+}
