@@ -1,0 +1,454 @@
+//! `Cli` → validated [`Options`]: defaults, flag interplay, parsing of durations and `--env`.
+//!
+//! Pure: the environment (terminals, `KUBECTL_DISTROLESS_DEBUG_IMAGE`) comes in as an
+//! [`Environment`] value so every rule is tested from flag strings. Anything wrong here is a
+//! usage error (exit code 2).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::profile::Profile;
+use crate::target::{TargetRef, parse_target, validate_dns_label};
+
+/// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
+/// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].
+pub const DEFAULT_IMAGE: &str = "docker.io/nicolaka/netshoot:v0.13";
+
+/// Environment variable that overrides [`DEFAULT_IMAGE`].
+pub const IMAGE_ENV: &str = "KUBECTL_DISTROLESS_DEBUG_IMAGE";
+
+/// Prefix of the variables this tool sets in the debug container; `--env` may not use it.
+pub const RESERVED_ENV_PREFIX: &str = "DISTROLESS_DEBUG_";
+
+/// What the process inherited, read once in `main`.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// Value of [`IMAGE_ENV`].
+    pub image: Option<String>,
+    pub stdin_is_terminal: bool,
+    pub stdout_is_terminal: bool,
+}
+
+/// How to reach the cluster (kubectl's global flags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub namespace: Option<String>,
+    pub impersonate: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    /// `None` means no per-request timeout (`--request-timeout 0`).
+    pub request_timeout: Option<Duration>,
+}
+
+/// What the debug container looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebugContainer {
+    /// `-c/--container`; generated when `None`.
+    pub name: Option<String>,
+    pub image: String,
+    pub pull_policy: Option<String>,
+    pub profile: Profile,
+    pub custom: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+}
+
+/// What runs in it and how the terminal is wired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Empty: an interactive shell.
+    pub command: Vec<String>,
+    /// Attach stdin (`-i`; implied for a shell).
+    pub stdin: bool,
+    /// Allocate a TTY and put the local terminal in raw mode.
+    pub tty: bool,
+}
+
+impl Session {
+    pub fn is_shell(&self) -> bool {
+        self.command.is_empty()
+    }
+}
+
+/// Validated options for one run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub connection: Connection,
+    pub target: TargetRef,
+    /// `--target` or the `/CONTAINER` suffix.
+    pub target_container: Option<String>,
+    pub container: DebugContainer,
+    pub session: Session,
+    pub quiet: bool,
+    pub timeout: Duration,
+    pub verbosity: u8,
+    /// Warnings to print once the printer exists (e.g. `-t` without a terminal).
+    pub warnings: Vec<String>,
+}
+
+impl Options {
+    /// Validates the parsed flags.
+    pub fn from_cli(cli: Cli, env: &Environment) -> Result<Options, Error> {
+        let usage = Error::Usage;
+        let Some(target) = cli.target.as_deref() else {
+            return Err(usage(
+                "a TARGET is required: NAME, pod/NAME, pod/NAME/CONTAINER or deploy|sts|ds|rs|job/NAME".to_owned(),
+            ));
+        };
+        let target = parse_target(target).map_err(usage)?;
+
+        let target_container = match (&cli.target_container, &target.container) {
+            (Some(flag), Some(suffix)) if flag != suffix => {
+                return Err(usage(format!(
+                    "--target {flag:?} contradicts the container {suffix:?} in the target"
+                )));
+            }
+            (Some(c), _) | (None, Some(c)) => Some(c.clone()),
+            (None, None) => None,
+        };
+        if let Some(c) = &cli.target_container {
+            validate_dns_label(c).map_err(|e| usage(format!("--target: {e}")))?;
+        }
+        if let Some(name) = &cli.container {
+            validate_dns_label(name).map_err(|e| usage(format!("-c/--container: {e}")))?;
+        }
+
+        let image = match (&cli.image, env.image.as_deref().map(str::trim)) {
+            (Some(i), _) => i.clone(),
+            (None, Some(i)) if !i.is_empty() => i.to_owned(),
+            _ => DEFAULT_IMAGE.to_owned(),
+        };
+        if image.is_empty() || image.chars().any(char::is_whitespace) {
+            return Err(usage(format!("invalid image {image:?}")));
+        }
+        let pull_policy = match cli.image_pull_policy.as_deref() {
+            None | Some("") => None,
+            Some(p @ ("Always" | "IfNotPresent" | "Never")) => Some(p.to_owned()),
+            Some(p) => {
+                return Err(usage(format!(
+                    "invalid --image-pull-policy {p:?}: one of Always, IfNotPresent, Never"
+                )));
+            }
+        };
+        let profile: Profile = cli.profile.parse().map_err(usage)?;
+        let env_vars = cli
+            .env
+            .iter()
+            .map(|s| parse_env(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
+
+        let mut warnings = Vec::new();
+        let session = if cli.command.is_empty() {
+            // A shell always reads stdin; it gets a TTY when we have a terminal to give it.
+            let terminal = env.stdin_is_terminal && env.stdout_is_terminal;
+            if cli.tty && !terminal {
+                warnings.push(
+                    "unable to use a TTY: stdin or stdout is not a terminal; running the shell without one".to_owned(),
+                );
+            }
+            Session {
+                command: Vec::new(),
+                stdin: true,
+                tty: terminal,
+            }
+        } else {
+            if cli.tty && !cli.stdin {
+                return Err(usage(
+                    "-i/--stdin is required for containers with -t/--tty=true".to_owned(),
+                ));
+            }
+            let mut tty = cli.tty;
+            if tty && !env.stdin_is_terminal {
+                warnings.push("unable to use a TTY: input is not a terminal".to_owned());
+                tty = false;
+            }
+            Session {
+                command: cli.command.clone(),
+                stdin: cli.stdin,
+                tty,
+            }
+        };
+
+        let timeout = parse_duration(&cli.timeout).map_err(|e| usage(format!("--timeout: {e}")))?;
+        if timeout.is_zero() {
+            return Err(usage("--timeout must be greater than zero".to_owned()));
+        }
+        let request_timeout = parse_duration(&cli.request_timeout)
+            .map_err(|e| usage(format!("--request-timeout: {e}")))?;
+
+        Ok(Options {
+            connection: Connection {
+                kubeconfig: cli.kubeconfig,
+                context: cli.context,
+                cluster: cli.cluster,
+                user: cli.user,
+                namespace: cli.namespace,
+                impersonate: cli.as_user,
+                impersonate_groups: cli.as_group,
+                request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
+            },
+            target,
+            target_container,
+            container: DebugContainer {
+                name: cli.container,
+                image,
+                pull_policy,
+                profile,
+                custom: cli.custom,
+                env: env_vars,
+            },
+            session,
+            quiet: cli.quiet,
+            timeout,
+            verbosity: cli.verbosity,
+            warnings,
+        })
+    }
+}
+
+/// `KEY=VALUE` for `--env`. Keys follow Kubernetes' rule for env names; the tool's own prefix
+/// and `TARGET_ROOT` are reserved.
+pub fn parse_env(s: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = s.split_once('=') else {
+        return Err(format!("--env {s:?}: expected KEY=VALUE"));
+    };
+    let valid = !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
+        return Err(format!(
+            "--env {s:?}: invalid name {key:?} (letters, digits, '_', '-', '.'; not starting with a digit)"
+        ));
+    }
+    if key.starts_with(RESERVED_ENV_PREFIX) || key == "TARGET_ROOT" {
+        return Err(format!(
+            "--env {s:?}: {key} is set by distroless-debug itself"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// Durations as kubectl takes them: `0`, a bare number of seconds, or units `h`, `m`, `s`,
+/// `ms` combined (`1m30s`, `500ms`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "invalid duration {s:?}: expected a number, e.g. 30s, 2m, 1h"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match &rest[..unit_len] {
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "s" => Duration::from_secs(n),
+            "ms" => Duration::from_millis(n),
+            unit => {
+                return Err(format!(
+                    "invalid duration {s:?}: unknown unit {unit:?} (use h, m, s or ms)"
+                ));
+            }
+        };
+        total = total.saturating_add(part);
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn env(tty: bool) -> Environment {
+        Environment {
+            image: None,
+            stdin_is_terminal: tty,
+            stdout_is_terminal: tty,
+        }
+    }
+
+    fn opts(args: &[&str], e: &Environment) -> Result<Options, Error> {
+        let mut argv = vec!["kubectl-distroless_debug"];
+        argv.extend_from_slice(args);
+        Options::from_cli(Cli::try_parse_from(argv).unwrap(), e)
+    }
+
+    #[test]
+    fn defaults_for_a_shell_on_a_terminal() {
+        let o = opts(&["pod/api"], &env(true)).unwrap();
+        assert_eq!(o.container.image, DEFAULT_IMAGE);
+        assert_eq!(o.container.profile, Profile::General);
+        assert_eq!(o.timeout, Duration::from_secs(120));
+        assert_eq!(o.connection.request_timeout, None);
+        assert_eq!(
+            o.session,
+            Session {
+                command: vec![],
+                stdin: true,
+                tty: true
+            }
+        );
+        assert!(o.warnings.is_empty());
+    }
+
+    #[test]
+    fn shell_without_terminal_reads_stdin_without_tty() {
+        let o = opts(&["pod/api", "-t"], &env(false)).unwrap();
+        assert!(o.session.stdin && !o.session.tty);
+        assert_eq!(o.warnings.len(), 1);
+    }
+
+    #[test]
+    fn command_mode_follows_i_and_t() {
+        let o = opts(&["pod/api", "--", "ss", "-tlnp"], &env(true)).unwrap();
+        assert_eq!(o.session.command, ["ss", "-tlnp"]);
+        assert!(!o.session.stdin && !o.session.tty);
+        let o = opts(&["pod/api", "-it", "--", "top"], &env(true)).unwrap();
+        assert!(o.session.stdin && o.session.tty);
+        let o = opts(&["pod/api", "-it", "--", "top"], &env(false)).unwrap();
+        assert!(o.session.stdin && !o.session.tty);
+        assert_eq!(o.warnings, ["unable to use a TTY: input is not a terminal"]);
+        let err = opts(&["pod/api", "-t", "--", "top"], &env(true)).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("-i/--stdin is required"));
+    }
+
+    #[test]
+    fn image_precedence_flag_then_env_then_default() {
+        let mut e = env(true);
+        e.image = Some("busybox:1.37".into());
+        assert_eq!(opts(&["api"], &e).unwrap().container.image, "busybox:1.37");
+        assert_eq!(
+            opts(&["api", "--image", "alpine:3"], &e)
+                .unwrap()
+                .container
+                .image,
+            "alpine:3"
+        );
+        e.image = Some("  ".into());
+        assert_eq!(opts(&["api"], &e).unwrap().container.image, DEFAULT_IMAGE);
+        assert!(opts(&["api", "--image", "a b"], &e).is_err());
+    }
+
+    #[test]
+    fn target_container_from_flag_or_suffix_but_not_both_different() {
+        let e = env(true);
+        assert_eq!(
+            opts(&["pod/api/app"], &e)
+                .unwrap()
+                .target_container
+                .as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            opts(&["pod/api", "--target", "app"], &e)
+                .unwrap()
+                .target_container
+                .as_deref(),
+            Some("app")
+        );
+        assert!(opts(&["pod/api/app", "--target", "app"], &e).is_ok());
+        let err = opts(&["pod/api/app", "--target", "side"], &e).unwrap_err();
+        assert!(err.to_string().contains("contradicts"));
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let e = env(true);
+        for args in [
+            &[][..],
+            &["svc/x"][..],
+            &["api", "--profile", "legacy"][..],
+            &["api", "--image-pull-policy", "Sometimes"][..],
+            &["api", "--env", "NOVALUE"][..],
+            &["api", "--env", "DISTROLESS_DEBUG_BY=me"][..],
+            &["api", "--timeout", "soon"][..],
+            &["api", "--timeout", "0"][..],
+            &["api", "-c", "Bad_Name"][..],
+            &["api", "--request-timeout", "5x"][..],
+        ] {
+            let err = opts(args, &e).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn connection_flags_are_kept() {
+        let o = opts(
+            &[
+                "api",
+                "--context",
+                "prod",
+                "-n",
+                "shop",
+                "--as",
+                "alice",
+                "--as-group",
+                "a",
+                "--as-group",
+                "b",
+                "--request-timeout",
+                "5s",
+                "--kubeconfig",
+                "/k",
+                "-v",
+                "6",
+            ],
+            &env(true),
+        )
+        .unwrap();
+        assert_eq!(o.connection.context.as_deref(), Some("prod"));
+        assert_eq!(o.connection.namespace.as_deref(), Some("shop"));
+        assert_eq!(o.connection.impersonate.as_deref(), Some("alice"));
+        assert_eq!(o.connection.impersonate_groups, ["a", "b"]);
+        assert_eq!(o.connection.request_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(o.verbosity, 6);
+    }
+
+    #[test]
+    fn env_parsing() {
+        assert_eq!(parse_env("A=b=c").unwrap(), ("A".into(), "b=c".into()));
+        assert_eq!(parse_env("A=").unwrap(), ("A".into(), String::new()));
+        assert!(parse_env("=x").is_err());
+        assert!(parse_env("1A=x").is_err());
+        assert!(parse_env("TARGET_ROOT=/").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,663 @@
+//! What to debug: target references, the target container, and which pod of a workload.
+//!
+//! All pure. The API edges that fetch the pod, the workload and its pods are in `resolve`.
+//! Refusals happen here, before anything is written to the cluster: an ephemeral container can
+//! never be removed, so we only add one to a pod and container that can actually host it.
+
+use std::fmt;
+
+use k8s_openapi::api::core::v1::{ContainerState, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::error::Error;
+
+/// Annotation kubectl uses to name a pod's default container.
+pub const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
+
+/// The kind of object a target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Job,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "po" | "pod" | "pods" => Kind::Pod,
+            "deploy" | "deployment" | "deployments" => Kind::Deployment,
+            "sts" | "statefulset" | "statefulsets" => Kind::StatefulSet,
+            "ds" | "daemonset" | "daemonsets" => Kind::DaemonSet,
+            "rs" | "replicaset" | "replicasets" => Kind::ReplicaSet,
+            "job" | "jobs" => Kind::Job,
+            _ => return None,
+        })
+    }
+
+    /// Resource name as RBAC and messages spell it (`deployments.apps`).
+    pub fn resource(self) -> &'static str {
+        match self {
+            Kind::Pod => "pods",
+            Kind::Deployment => "deployments.apps",
+            Kind::StatefulSet => "statefulsets.apps",
+            Kind::DaemonSet => "daemonsets.apps",
+            Kind::ReplicaSet => "replicasets.apps",
+            Kind::Job => "jobs.batch",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Kind::Pod => "pod",
+            Kind::Deployment => "deployment",
+            Kind::StatefulSet => "statefulset",
+            Kind::DaemonSet => "daemonset",
+            Kind::ReplicaSet => "replicaset",
+            Kind::Job => "job",
+        }
+    }
+}
+
+/// A parsed TARGET argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRef {
+    pub kind: Kind,
+    pub name: String,
+    /// The `/CONTAINER` suffix, if any.
+    pub container: Option<String>,
+}
+
+impl fmt::Display for TargetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind.short(), self.name)
+    }
+}
+
+/// Parses `NAME`, `pod/NAME`, `pod/NAME/CONTAINER`, `deploy/NAME`, `sts/NAME`, `ds/NAME`,
+/// `rs/NAME`, `job/NAME` (each with an optional `/CONTAINER`).
+pub fn parse_target(s: &str) -> Result<TargetRef, String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let (kind, name, container) = match parts.as_slice() {
+        [name] => (Kind::Pod, *name, None),
+        [kind, name] => (parse_kind(kind)?, *name, None),
+        [kind, name, container] => (parse_kind(kind)?, *name, Some(*container)),
+        _ => {
+            return Err(format!(
+                "invalid target {s:?}: expected NAME, pod/NAME, pod/NAME/CONTAINER or KIND/NAME"
+            ));
+        }
+    };
+    validate_object_name(name).map_err(|e| format!("invalid target {s:?}: name {e}"))?;
+    if let Some(c) = container {
+        validate_dns_label(c).map_err(|e| format!("invalid target {s:?}: container {e}"))?;
+    }
+    Ok(TargetRef {
+        kind,
+        name: name.to_owned(),
+        container: container.map(str::to_owned),
+    })
+}
+
+fn parse_kind(kind: &str) -> Result<Kind, String> {
+    Kind::parse(kind).ok_or_else(|| {
+        format!(
+            "unsupported kind {kind:?}: use pod, deploy, sts, ds, rs or job (or their long names)"
+        )
+    })
+}
+
+/// A DNS-1123 subdomain, as pod and workload names are.
+pub fn validate_object_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if name.len() > 253 {
+        return Err(format!("{name:?} is longer than 253 characters"));
+    }
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !ok_chars || !ends_ok(name.chars().next()) || !ends_ok(name.chars().last()) {
+        return Err(format!(
+            "{name:?} must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+/// A DNS-1123 label, as container names are.
+pub fn validate_dns_label(name: &str) -> Result<(), String> {
+    validate_object_name(name)?;
+    if name.contains('.') || name.len() > 63 {
+        return Err(format!(
+            "{name:?} must be at most 63 lowercase letters, digits and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a pod that cannot host an ephemeral container: being deleted, or not `Running`.
+pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Err(Error::PodNotRunning {
+            pod: name,
+            state: "being deleted".to_owned(),
+        });
+    }
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Unknown");
+    if phase != "Running" {
+        return Err(Error::PodNotRunning {
+            pod: name,
+            state: phase.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The target container: `requested` (from `--target` or the `/CONTAINER` suffix), else the
+/// default-container annotation, else the only container.
+pub fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, Error> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let names: Vec<String> = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    if let Some(want) = requested {
+        if names.iter().any(|n| n == want) {
+            return Ok(want.to_owned());
+        }
+        return Err(Error::ContainerNotFound {
+            pod: pod_name,
+            container: want.to_owned(),
+            available: names,
+        });
+    }
+    if let Some(annotated) = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DEFAULT_CONTAINER_ANNOTATION))
+        && names.iter().any(|n| n == annotated)
+    {
+        return Ok(annotated.clone());
+    }
+    match names.as_slice() {
+        [only] => Ok(only.clone()),
+        _ => Err(Error::AmbiguousContainer {
+            pod: pod_name,
+            containers: names,
+        }),
+    }
+}
+
+/// Refuses a target container that is not running (the debug container would share the
+/// process namespace of nothing).
+pub fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> {
+    let status = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|all| all.iter().find(|c| c.name == container));
+    let state = status.and_then(|s| s.state.as_ref());
+    if state.is_some_and(|s| s.running.is_some()) {
+        return Ok(());
+    }
+    Err(Error::ContainerNotRunning {
+        pod: pod.metadata.name.clone().unwrap_or_default(),
+        container: container.to_owned(),
+        state: describe_state(state),
+    })
+}
+
+/// A short human description of a container state.
+pub fn describe_state(state: Option<&ContainerState>) -> String {
+    let Some(state) = state else {
+        return "without status".to_owned();
+    };
+    if let Some(w) = &state.waiting {
+        return format!("waiting ({})", w.reason.as_deref().unwrap_or("no reason"));
+    }
+    if let Some(t) = &state.terminated {
+        return format!(
+            "terminated ({}, exit code {})",
+            t.reason.as_deref().unwrap_or("no reason"),
+            t.exit_code
+        );
+    }
+    if state.running.is_some() {
+        return "running".to_owned();
+    }
+    "in an unknown state".to_owned()
+}
+
+/// A label selector in the string form the list API takes.
+pub fn selector_string(sel: &LabelSelector) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for (k, v) in sel.match_labels.iter().flatten() {
+        parts.push(format!("{k}={v}"));
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            other => return Err(format!("unsupported selector operator {other:?}")),
+        });
+    }
+    if parts.is_empty() {
+        // An empty selector would match every pod in the namespace: never what was meant.
+        return Err("the workload has an empty selector".to_owned());
+    }
+    Ok(parts.join(","))
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn is_running(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+}
+
+/// Chooses a running, ready pod of a workload: the oldest one (then by name), so repeated runs
+/// land in the same pod while it lives.
+pub fn choose_pod<'a>(pods: &'a [Pod], workload: &TargetRef) -> Result<&'a Pod, Error> {
+    let mut candidates: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| is_running(p) && is_ready(p))
+        .collect();
+    candidates.sort_by(|a, b| {
+        let ka = (&a.metadata.creation_timestamp, &a.metadata.name);
+        let kb = (&b.metadata.creation_timestamp, &b.metadata.name);
+        ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if let Some(p) = candidates.first() {
+        return Ok(p);
+    }
+    let summary = if pods.is_empty() {
+        "no pods match its selector".to_owned()
+    } else {
+        let running = pods.iter().filter(|p| is_running(p)).count();
+        format!("{} pods, {running} running, none ready", pods.len())
+    };
+    Err(Error::NoReadyPod {
+        workload: workload.to_string(),
+        summary,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Pod builders shared by unit tests.
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
+        ContainerStateWaiting, ContainerStatus, Pod, PodCondition, PodSecurityContext, PodSpec,
+        PodStatus, SecurityContext,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+    pub struct PodBuilder(pub Pod);
+
+    pub fn pod(name: &str) -> PodBuilder {
+        PodBuilder(Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                resource_version: Some("100".into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PodSpec::default()),
+            status: Some(PodStatus {
+                phase: Some("Running".into()),
+                ..PodStatus::default()
+            }),
+        })
+    }
+
+    impl PodBuilder {
+        pub fn container(mut self, name: &str) -> Self {
+            self.spec().containers.push(Container {
+                name: name.into(),
+                image: Some("app:1".into()),
+                ..Container::default()
+            });
+            self.status()
+                .container_statuses
+                .get_or_insert_with(Vec::new)
+                .push(ContainerStatus {
+                    name: name.into(),
+                    ready: true,
+                    state: Some(ContainerState {
+                        running: Some(ContainerStateRunning::default()),
+                        ..ContainerState::default()
+                    }),
+                    ..ContainerStatus::default()
+                });
+            self
+        }
+        pub fn init_container(mut self, name: &str) -> Self {
+            self.spec()
+                .init_containers
+                .get_or_insert_with(Vec::new)
+                .push(Container {
+                    name: name.into(),
+                    ..Container::default()
+                });
+            self
+        }
+        pub fn ephemeral(mut self, name: &str) -> Self {
+            self.spec()
+                .ephemeral_containers
+                .get_or_insert_with(Vec::new)
+                .push(k8s_openapi::api::core::v1::EphemeralContainer {
+                    name: name.into(),
+                    ..Default::default()
+                });
+            self
+        }
+        pub fn waiting(mut self, container: &str, reason: &str) -> Self {
+            self.set_state(
+                container,
+                ContainerState {
+                    waiting: Some(ContainerStateWaiting {
+                        reason: Some(reason.into()),
+                        message: None,
+                    }),
+                    ..ContainerState::default()
+                },
+            );
+            self
+        }
+        pub fn terminated(mut self, container: &str, code: i32) -> Self {
+            self.set_state(
+                container,
+                ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        exit_code: code,
+                        reason: Some("Completed".into()),
+                        ..ContainerStateTerminated::default()
+                    }),
+                    ..ContainerState::default()
+                },
+            );
+            self
+        }
+        pub fn phase(mut self, phase: &str) -> Self {
+            self.status().phase = Some(phase.into());
+            self
+        }
+        pub fn deleting(mut self) -> Self {
+            self.0.metadata.deletion_timestamp =
+                Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+            self
+        }
+        pub fn ready(mut self, ready: bool) -> Self {
+            self.status().conditions = Some(vec![PodCondition {
+                type_: "Ready".into(),
+                status: if ready { "True" } else { "False" }.into(),
+                ..PodCondition::default()
+            }]);
+            self
+        }
+        pub fn created(mut self, secs: i64) -> Self {
+            self.0.metadata.creation_timestamp = Some(Time(
+                k8s_openapi::jiff::Timestamp::from_second(secs).unwrap(),
+            ));
+            self
+        }
+        pub fn annotation(mut self, k: &str, v: &str) -> Self {
+            self.0
+                .metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(k.into(), v.into());
+            self
+        }
+        pub fn pod_security(mut self, sc: PodSecurityContext) -> Self {
+            self.spec().security_context = Some(sc);
+            self
+        }
+        pub fn container_security(mut self, container: &str, sc: SecurityContext) -> Self {
+            if let Some(c) = self
+                .spec()
+                .containers
+                .iter_mut()
+                .find(|c| c.name == container)
+            {
+                c.security_context = Some(sc);
+            }
+            self
+        }
+        pub fn build(self) -> Pod {
+            self.0
+        }
+
+        fn spec(&mut self) -> &mut PodSpec {
+            self.0.spec.get_or_insert_with(PodSpec::default)
+        }
+        fn status(&mut self) -> &mut PodStatus {
+            self.0.status.get_or_insert_with(PodStatus::default)
+        }
+        fn set_state(&mut self, container: &str, state: ContainerState) {
+            let statuses = self
+                .status()
+                .container_statuses
+                .get_or_insert_with(Vec::new);
+            if let Some(s) = statuses.iter_mut().find(|s| s.name == container) {
+                s.state = Some(state);
+            } else {
+                statuses.push(ContainerStatus {
+                    name: container.into(),
+                    state: Some(state),
+                    ..ContainerStatus::default()
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::pod;
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    #[test]
+    fn parses_every_target_form() {
+        let t = parse_target("api-7f9c").unwrap();
+        assert_eq!(
+            (t.kind, t.name.as_str(), t.container),
+            (Kind::Pod, "api-7f9c", None)
+        );
+        let t = parse_target("pod/api").unwrap();
+        assert_eq!(t.kind, Kind::Pod);
+        let t = parse_target("pod/api/app").unwrap();
+        assert_eq!(t.container.as_deref(), Some("app"));
+        for (s, k) in [
+            ("deploy/web", Kind::Deployment),
+            ("deployment/web", Kind::Deployment),
+            ("sts/db", Kind::StatefulSet),
+            ("statefulset/db", Kind::StatefulSet),
+            ("ds/agent", Kind::DaemonSet),
+            ("daemonset/agent", Kind::DaemonSet),
+            ("rs/web-1", Kind::ReplicaSet),
+            ("replicaset/web-1", Kind::ReplicaSet),
+            ("job/migrate", Kind::Job),
+            ("Deploy/web", Kind::Deployment),
+        ] {
+            assert_eq!(parse_target(s).unwrap().kind, k, "{s}");
+        }
+        assert_eq!(
+            parse_target("deploy/web").unwrap().to_string(),
+            "deployment/web"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_targets_with_the_reason() {
+        assert!(parse_target("").unwrap_err().contains("name \"\"") || parse_target("").is_err());
+        assert!(
+            parse_target("svc/web")
+                .unwrap_err()
+                .contains("unsupported kind \"svc\"")
+        );
+        assert!(
+            parse_target("pod/a/b/c")
+                .unwrap_err()
+                .contains("expected NAME")
+        );
+        assert!(parse_target("pod/API").unwrap_err().contains("lowercase"));
+        assert!(parse_target("pod/api/").unwrap_err().contains("container"));
+        assert!(parse_target("pod/-api").is_err());
+        assert!(parse_target(&format!("pod/{}", "a".repeat(254))).is_err());
+        assert!(parse_target("pod/api/a.b").unwrap_err().contains("63"));
+    }
+
+    #[test]
+    fn container_choice_order() {
+        let p = pod("p").container("app").container("sidecar").build();
+        assert_eq!(choose_container(&p, Some("sidecar")).unwrap(), "sidecar");
+        let err = choose_container(&p, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pod \"p\" has 2 containers; choose one: app, sidecar"
+        );
+        let err = choose_container(&p, Some("nope")).unwrap_err();
+        assert!(err.to_string().contains("containers: app, sidecar"));
+        let p = pod("p")
+            .container("app")
+            .container("sidecar")
+            .annotation(DEFAULT_CONTAINER_ANNOTATION, "sidecar")
+            .build();
+        assert_eq!(choose_container(&p, None).unwrap(), "sidecar");
+        // --target wins over the annotation.
+        assert_eq!(choose_container(&p, Some("app")).unwrap(), "app");
+        // An annotation naming a missing container is ignored.
+        let p = pod("p")
+            .container("app")
+            .annotation(DEFAULT_CONTAINER_ANNOTATION, "gone")
+            .build();
+        assert_eq!(choose_container(&p, None).unwrap(), "app");
+        // Init containers are never targets.
+        let p = pod("p").container("app").init_container("init").build();
+        assert_eq!(choose_container(&p, None).unwrap(), "app");
+    }
+
+    #[test]
+    fn refuses_pods_that_cannot_host_a_debug_container() {
+        assert!(check_pod_running(&pod("p").container("a").build()).is_ok());
+        for (p, state) in [
+            (pod("p").phase("Pending").build(), "Pending"),
+            (pod("p").phase("Succeeded").build(), "Succeeded"),
+            (pod("p").phase("Failed").build(), "Failed"),
+            (pod("p").deleting().build(), "being deleted"),
+        ] {
+            let err = check_pod_running(&p).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("pod \"p\" is {state}; only a running pod can be debugged")
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_target_container_not_running() {
+        let p = pod("p")
+            .container("app")
+            .waiting("app", "CrashLoopBackOff")
+            .build();
+        let err = check_container_running(&p, "app").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "target container \"app\" in pod \"p\" is waiting (CrashLoopBackOff), not running"
+        );
+        let p = pod("p").container("app").terminated("app", 3).build();
+        assert!(
+            check_container_running(&p, "app")
+                .unwrap_err()
+                .to_string()
+                .contains("exit code 3")
+        );
+        assert!(check_container_running(&pod("p").container("a").build(), "a").is_ok());
+    }
+
+    #[test]
+    fn selectors_render_like_kubectl() {
+        let sel = LabelSelector {
+            match_labels: Some([("app".to_owned(), "web".to_owned())].into()),
+            match_expressions: Some(vec![
+                LabelSelectorRequirement {
+                    key: "tier".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["a".into(), "b".into()]),
+                },
+                LabelSelectorRequirement {
+                    key: "canary".into(),
+                    operator: "DoesNotExist".into(),
+                    values: None,
+                },
+            ]),
+        };
+        assert_eq!(
+            selector_string(&sel).unwrap(),
+            "app=web,tier in (a,b),!canary"
+        );
+        assert!(selector_string(&LabelSelector::default()).is_err());
+    }
+
+    #[test]
+    fn chooses_the_oldest_running_ready_pod() {
+        let w = parse_target("deploy/web").unwrap();
+        let pods = vec![
+            pod("web-c").container("a").ready(true).created(300).build(),
+            pod("web-a")
+                .container("a")
+                .ready(false)
+                .created(100)
+                .build(),
+            pod("web-b").container("a").ready(true).created(200).build(),
+            pod("web-d")
+                .container("a")
+                .ready(true)
+                .created(50)
+                .deleting()
+                .build(),
+            pod("web-e")
+                .container("a")
+                .ready(true)
+                .created(10)
+                .phase("Pending")
+                .build(),
+        ];
+        let chosen = choose_pod(&pods, &w).unwrap();
+        assert_eq!(chosen.metadata.name.as_deref(), Some("web-b"));
+        let err = choose_pod(&pods[1..2], &w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "deployment/web has no running and ready pod (1 pods, 1 running, none ready)"
+        );
+        assert!(
+            choose_pod(&[], &w)
+                .unwrap_err()
+                .to_string()
+                .contains("no pods match")
+        );
+    }
+}
