@@ -11,7 +11,11 @@ DD_CACHE=${DD_CACHE:-$HOME/.cache/distroless-debug}
 DD_CLUSTER_DIR=${DD_CLUSTER_DIR:-/var/tmp/dd-cluster}
 K8S_BIN="$DD_CACHE/k8s-$K8S_VERSION/bin"
 
-DD_NODE_NAME=dd-node
+# The kubelet refuses a loopback --node-ip ("nodeIP can't be loopback address") and leaves the
+# node without addresses. Named "localhost", the node's Hostname address resolves to
+# 127.0.0.1 everywhere, and the apiserver reaches the kubelet through it
+# (--kubelet-preferred-address-types=Hostname).
+DD_NODE_NAME=localhost
 DD_APISERVER_PORT=${DD_APISERVER_PORT:-16443}
 DD_ETCD_PORT=12379
 DD_ETCD_PEER_PORT=12380

@@ -46,6 +46,8 @@ done
 [ -x /usr/lib/cni/bridge ] || { echo "error: CNI plugins missing; run tests/cluster/install-deps.sh" >&2; exit 1; }
 
 mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids}
+# Logs of this start only: the previous start's logs are kept one generation.
+rm -rf "$DD_LOGS.previous" && mv "$DD_LOGS" "$DD_LOGS.previous" && mkdir -p "$DD_LOGS"
 chmod 700 "$DD_CLUSTER_DIR"
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +175,9 @@ state = "$DD_CLUSTER_DIR/containerd/state"
   stream_server_port = "0"
   enable_selinux = false
   disable_apparmor = true
-  restrict_oom_score_adj = false
+  # The VM withholds CAP_SYS_RESOURCE: a negative oom_score_adj (the kubelet asks -998 for
+  # sandboxes) fails in runc with "can't get final child's PID from pipe". Clamp it instead.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -231,7 +235,7 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
   --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
   --kubelet-certificate-authority="$pki/ca.crt" \
-  --kubelet-preferred-address-types=InternalIP,Hostname \
+  --kubelet-preferred-address-types=Hostname \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range="$DD_SERVICE_CIDR" \
@@ -292,7 +296,7 @@ evictionHard:
 YAML
 start kubelet "$K8S_BIN/kubelet" --config="$DD_CLUSTER_DIR/kubelet.yaml" \
   --kubeconfig="$DD_CLUSTER_DIR/kubelet.kubeconfig" --root-dir="$DD_CLUSTER_DIR/kubelet" \
-  --hostname-override="$DD_NODE_NAME" --node-ip=127.0.0.1
+  --hostname-override="$DD_NODE_NAME"
 
 node_ready() {
   [ "$(dd_kubectl get node "$DD_NODE_NAME" \

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, CLI transcript and fake-apiserver tests, then the end-to-end tests
+# against a real local Kubernetes that this script starts (building what it needs) and always
+# stops. A cluster that cannot start is a failure, never a skip. Needs root (the kubelet).
+#
+#   tests/run.sh                 everything
+#   tests/run.sh -- e2e_name     extra arguments go to `cargo test`
+#   DD_KEEP_CLUSTER=1 tests/run.sh   leave the cluster running afterwards (for debugging)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=tests/cluster/lib.sh
+. tests/cluster/lib.sh
+
+[ "${1:-}" = -- ] && shift
+
+tests/cluster/install-deps.sh
+
+echo "== build" >&2
+cargo build --locked --all-targets --features e2e
+
+echo "== start the local cluster" >&2
+cleanup() {
+  local rc=$?
+  if [ $rc -ne 0 ]; then dd_dump_logs || true; fi
+  if [ "${DD_KEEP_CLUSTER:-0}" != 1 ]; then tests/cluster/down.sh || true; fi
+  exit $rc
+}
+trap cleanup EXIT
+kubeconfig=$(tests/cluster/up.sh)
+
+# shellcheck source=tests/images/images.env
+. tests/images/images.env
+export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TARGET_IMAGE \
+  DD_MISSING_IMAGE DD_PAUSE_IMAGE
+echo "== tests" >&2
+cargo test --locked --features e2e "$@"
