@@ -1,8 +1,12 @@
 pub mod cli;
+pub mod client;
 pub mod error;
+pub mod inject;
 pub mod options;
 pub mod output;
 pub mod profile;
 pub mod pss;
+pub mod resolve;
 pub mod spec;
 pub mod target;
+pub mod wait;

@@ -1,0 +1,434 @@
+//! A `kube::Client` built from kubeconfig the way kubectl builds its own.
+//!
+//! - `--kubeconfig` alone, else every existing file in `KUBECONFIG` merged (missing files are
+//!   skipped, as kubectl does), else `~/.kube/config`;
+//! - `--context`, `--cluster`, `--user`, `-n`, `--as`, `--as-group`;
+//! - `--request-timeout` bounds connecting and each plain request (see [`timed`]); it is not
+//!   a socket read timeout, which would cut idle watches and interactive sessions;
+//! - proxies: the cluster's `proxy-url`, else `HTTPS_PROXY`/`HTTP_PROXY` by the cluster URL's
+//!   scheme, unless `NO_PROXY` matches the *cluster* host. kube 5.0.0 matches `NO_PROXY`
+//!   against the proxy URL, so we decide ourselves and set `Config::proxy_url`;
+//! - TLS is verified unless the kubeconfig says `insecure-skip-tls-verify`.
+//!
+//! Exec credential plugins run on the first request, which the caller makes (GET pod) before
+//! the terminal goes raw, so their prompts and stderr reach the user.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use crate::error::{Error, Scope};
+use crate::options::Connection;
+
+/// A ready client and where it points.
+pub struct Cluster {
+    pub client: Client,
+    pub namespace: String,
+    pub context: Option<String>,
+    /// Who we act as, for the audit record: the impersonated user, else the kubeconfig user
+    /// entry's name.
+    pub user: Option<String>,
+    pub request_timeout: Option<Duration>,
+}
+
+impl Cluster {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            namespace: self.namespace.clone(),
+            context: self.context.clone(),
+        }
+    }
+}
+
+/// Runs one request bounded by `--request-timeout`.
+pub async fn timed<T>(
+    limit: Option<Duration>,
+    fut: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<Result<T, kube::Error>, Error> {
+    match limit {
+        None => Ok(fut.await),
+        Some(after) => tokio::time::timeout(after, fut)
+            .await
+            .map_err(|_| Error::RequestTimeout { after }),
+    }
+}
+
+/// Kubeconfig files to read, kubectl's way.
+pub fn kubeconfig_paths(
+    flag: Option<&Path>,
+    env: Option<&std::ffi::OsStr>,
+    home: Option<&Path>,
+) -> Vec<PathBuf> {
+    if let Some(f) = flag {
+        return vec![f.to_path_buf()];
+    }
+    if let Some(v) = env {
+        let listed: Vec<PathBuf> = std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !listed.is_empty() {
+            return listed.into_iter().filter(|p| p.exists()).collect();
+        }
+    }
+    home.map(|h| vec![h.join(".kube").join("config")])
+        .unwrap_or_default()
+}
+
+fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let env = std::env::var_os("KUBECONFIG");
+    let paths = kubeconfig_paths(conn.kubeconfig.as_deref(), env.as_deref(), home.as_deref());
+    if paths.is_empty() {
+        return Err(Error::Kubeconfig(
+            "no kubeconfig: none of the files in KUBECONFIG exist and HOME is not set".to_owned(),
+        ));
+    }
+    let mut merged: Option<Kubeconfig> = None;
+    for p in &paths {
+        let k = Kubeconfig::read_from(p)
+            .map_err(|e| Error::Kubeconfig(format!("{}: {e}", p.display())))?;
+        merged = Some(match merged {
+            None => k,
+            Some(m) => m
+                .merge(k)
+                .map_err(|e| Error::Kubeconfig(format!("{}: {e}", p.display())))?,
+        });
+    }
+    merged.ok_or_else(|| Error::Kubeconfig("no kubeconfig".to_owned()))
+}
+
+/// Proxy-related environment, read once.
+#[derive(Debug, Default, Clone)]
+pub struct ProxyEnv {
+    pub https_proxy: Option<String>,
+    pub http_proxy: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    pub fn from_process() -> ProxyEnv {
+        let get = |upper: &str, lower: &str| {
+            std::env::var(upper)
+                .ok()
+                .or_else(|| std::env::var(lower).ok())
+                .filter(|v| !v.trim().is_empty())
+        };
+        ProxyEnv {
+            https_proxy: get("HTTPS_PROXY", "https_proxy"),
+            http_proxy: get("HTTP_PROXY", "http_proxy"),
+            no_proxy: get("NO_PROXY", "no_proxy"),
+        }
+    }
+}
+
+/// The proxy for `cluster_url`: the kubeconfig's `proxy-url` wins; else the environment
+/// proxy for the URL's scheme, unless the host is loopback or matches `NO_PROXY` (Go's rules:
+/// `*`, exact host, domain suffix with or without a leading dot, IP, CIDR, optional `:port`).
+pub fn choose_proxy(
+    kubeconfig_proxy: Option<&str>,
+    env: &ProxyEnv,
+    cluster_url: &http::Uri,
+) -> Option<String> {
+    if let Some(p) = kubeconfig_proxy.filter(|p| !p.is_empty()) {
+        return Some(p.to_owned());
+    }
+    let https = cluster_url.scheme_str() != Some("http");
+    let proxy = if https {
+        env.https_proxy.clone()
+    } else {
+        env.http_proxy.clone()
+    }?;
+    let host = cluster_url
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = cluster_url
+        .port_u16()
+        .unwrap_or(if https { 443 } else { 80 });
+    if host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    {
+        return None;
+    }
+    if let Some(np) = &env.no_proxy
+        && no_proxy_matches(np, host, port)
+    {
+        return None;
+    }
+    Some(proxy)
+}
+
+/// Whether `NO_PROXY` (comma-separated) excludes `host:port`.
+pub fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
+    let host = host.to_ascii_lowercase();
+    let host_ip = host.parse::<IpAddr>().ok();
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let entry = entry.to_ascii_lowercase();
+            if let Some((net, bits)) = entry.split_once('/') {
+                return match (host_ip, net.parse::<IpAddr>(), bits.parse::<u8>()) {
+                    (Some(ip), Ok(net), Ok(bits)) => in_cidr(ip, net, bits),
+                    _ => false,
+                };
+            }
+            // Optional port: "host:port", "[v6]:port"; a bare IPv6 address has colons too.
+            let (name, entry_port) = split_host_port(&entry);
+            if let Some(p) = entry_port
+                && p != port
+            {
+                return false;
+            }
+            if let (Some(ip), Ok(eip)) = (host_ip, name.parse::<IpAddr>()) {
+                return ip == eip;
+            }
+            let bare = name.trim_start_matches('.');
+            host == bare || host.ends_with(&format!(".{bare}"))
+        })
+}
+
+fn split_host_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            return (h, after.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+        return (entry, None);
+    }
+    if entry.matches(':').count() == 1
+        && let Some((h, p)) = entry.rsplit_once(':')
+        && let Ok(p) = p.parse()
+    {
+        return (h, Some(p));
+    }
+    (entry, None)
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) if bits <= 32 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) if bits <= 128 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Builds the client. No request is made here.
+pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
+    let kubeconfig = load_kubeconfig(conn)?;
+    let context_name = conn
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone());
+    let context = context_name.as_ref().and_then(|name| {
+        kubeconfig
+            .contexts
+            .iter()
+            .find(|c| &c.name == name)
+            .and_then(|c| c.context.clone())
+    });
+    let cluster_name = conn
+        .cluster
+        .clone()
+        .or_else(|| context.as_ref().map(|c| c.cluster.clone()));
+    let kubeconfig_proxy = cluster_name.as_ref().and_then(|name| {
+        kubeconfig
+            .clusters
+            .iter()
+            .find(|c| &c.name == name)
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.proxy_url.clone())
+    });
+    let user_name = conn
+        .user
+        .clone()
+        .or_else(|| context.as_ref().and_then(|c| c.user.clone()));
+
+    let options = KubeConfigOptions {
+        context: conn.context.clone(),
+        cluster: conn.cluster.clone(),
+        user: conn.user.clone(),
+    };
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| Error::Kubeconfig(e.to_string()))?;
+    config.proxy_url = choose_proxy(
+        kubeconfig_proxy.as_deref(),
+        &ProxyEnv::from_process(),
+        &config.cluster_url,
+    )
+    .map(|p| {
+        p.parse::<http::Uri>()
+            .map_err(|e| Error::Kubeconfig(format!("invalid proxy URL: {e}")))
+    })
+    .transpose()?;
+    if let Some(user) = &conn.impersonate {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !conn.impersonate_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(conn.impersonate_groups.clone());
+    }
+    if let Some(t) = conn.request_timeout {
+        config.connect_timeout = Some(t);
+    }
+    let namespace = conn
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    tracing::debug!(
+        cluster = %config.cluster_url,
+        proxy = config.proxy_url.as_ref().map(|p| p.to_string()),
+        context = context_name.as_deref(),
+        namespace = %namespace,
+        insecure = config.accept_invalid_certs,
+        "client configuration"
+    );
+    let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
+    Ok(Cluster {
+        client,
+        namespace,
+        context: context_name,
+        user: conn.impersonate.clone().or(user_name),
+        request_timeout: conn.request_timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> http::Uri {
+        s.parse().unwrap()
+    }
+
+    fn env(no_proxy: Option<&str>) -> ProxyEnv {
+        ProxyEnv {
+            https_proxy: Some("http://proxy:3128".into()),
+            http_proxy: Some("http://plain-proxy:3128".into()),
+            no_proxy: no_proxy.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn no_proxy_is_checked_against_the_cluster_not_the_proxy() {
+        let cluster = uri("https://api.prod.example.com:6443");
+        // kube 5.0.0 would compare "proxy" and keep the proxy; the cluster host matches.
+        assert_eq!(
+            choose_proxy(None, &env(Some(".example.com")), &cluster),
+            None
+        );
+        assert_eq!(
+            choose_proxy(None, &env(Some("example.com")), &cluster),
+            None
+        );
+        assert_eq!(
+            choose_proxy(None, &env(Some("proxy")), &cluster).as_deref(),
+            Some("http://proxy:3128")
+        );
+        assert_eq!(
+            choose_proxy(None, &env(None), &uri("http://api:8080")).as_deref(),
+            Some("http://plain-proxy:3128")
+        );
+    }
+
+    #[test]
+    fn kubeconfig_proxy_wins_and_loopback_is_direct() {
+        let cluster = uri("https://10.0.0.1:6443");
+        assert_eq!(
+            choose_proxy(Some("socks5://jump:1080"), &env(Some("*")), &cluster).as_deref(),
+            Some("socks5://jump:1080")
+        );
+        assert_eq!(
+            choose_proxy(None, &env(None), &uri("https://127.0.0.1:6443")),
+            None
+        );
+        assert_eq!(
+            choose_proxy(None, &env(None), &uri("https://localhost:6443")),
+            None
+        );
+        assert_eq!(
+            choose_proxy(None, &env(None), &uri("https://[::1]:6443")),
+            None
+        );
+        assert_eq!(choose_proxy(None, &ProxyEnv::default(), &cluster), None);
+    }
+
+    #[test]
+    fn no_proxy_forms() {
+        assert!(no_proxy_matches("*", "a.b", 443));
+        assert!(no_proxy_matches("a.b", "a.b", 443));
+        assert!(no_proxy_matches("b", "a.b", 443));
+        assert!(!no_proxy_matches("b", "ab", 443));
+        assert!(no_proxy_matches(" .b ,x", "a.b", 443));
+        assert!(no_proxy_matches("A.B", "a.b", 443));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3", 6443));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3", 6443));
+        assert!(no_proxy_matches("10.1.2.3", "10.1.2.3", 6443));
+        assert!(no_proxy_matches("a.b:6443", "a.b", 6443));
+        assert!(!no_proxy_matches("a.b:443", "a.b", 6443));
+        assert!(no_proxy_matches("fd00::/8", "fd00::1", 443));
+        assert!(no_proxy_matches("[fd00::1]:443", "fd00::1", 443));
+        assert!(no_proxy_matches("fd00::1", "fd00::1", 443));
+        assert!(!no_proxy_matches("", "a.b", 443));
+    }
+
+    #[test]
+    fn kubeconfig_path_precedence() {
+        let home = Path::new("/home/u");
+        assert_eq!(
+            kubeconfig_paths(Some(Path::new("/flag")), Some("/a".as_ref()), Some(home)),
+            [PathBuf::from("/flag")]
+        );
+        assert_eq!(
+            kubeconfig_paths(None, None, Some(home)),
+            [PathBuf::from("/home/u/.kube/config")]
+        );
+        // Missing files in KUBECONFIG are skipped, as kubectl does.
+        let dir = std::env::temp_dir();
+        let real = dir.join("distroless-debug-kubeconfig-test");
+        std::fs::write(&real, "").unwrap();
+        let list = std::env::join_paths([real.clone(), dir.join("does-not-exist-dd")]).unwrap();
+        assert_eq!(
+            kubeconfig_paths(None, Some(&list), Some(home)),
+            [real.clone()]
+        );
+        let _ = std::fs::remove_file(real);
+        assert_eq!(
+            kubeconfig_paths(None, Some("".as_ref()), Some(home)),
+            [PathBuf::from("/home/u/.kube/config")]
+        );
+    }
+
+    #[tokio::test]
+    async fn timed_bounds_a_request() {
+        let r = timed(Some(Duration::from_millis(10)), async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, kube::Error>(())
+        })
+        .await;
+        assert!(matches!(r, Err(Error::RequestTimeout { .. })));
+        let r = timed(None, async { Ok::<_, kube::Error>(1) }).await;
+        assert!(matches!(r, Ok(Ok(1))));
+    }
+}

@@ -1,0 +1,95 @@
+//! API edges that find the pod: one GET for a pod, or GET workload + LIST its pods.
+//! The decisions are the pure functions of `target`.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::Api;
+use kube::api::ListParams;
+
+use crate::client::{Cluster, timed};
+use crate::error::{ApiCall, Error, classify};
+use crate::output::Printer;
+use crate::target::{Kind, TargetRef, choose_pod, selector_string};
+
+/// GET one pod.
+pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    timed(cluster.request_timeout, api.get(name))
+        .await?
+        .map_err(|e| classify(e, ApiCall::GetPod, name, &cluster.scope()))
+}
+
+/// The pod a target names: the pod itself, or a running, ready pod of the workload (said on
+/// stderr).
+pub async fn resolve_pod(
+    cluster: &Cluster,
+    target: &TargetRef,
+    printer: &Printer,
+) -> Result<Pod, Error> {
+    if target.kind == Kind::Pod {
+        return get_pod(cluster, &target.name).await;
+    }
+    let selector = workload_selector(cluster, target).await?;
+    let selector = selector_string(&selector).map_err(|e| Error::NoReadyPod {
+        workload: target.to_string(),
+        summary: e,
+    })?;
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let list = timed(
+        cluster.request_timeout,
+        api.list(&ListParams::default().labels(&selector)),
+    )
+    .await?
+    .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?;
+    let pod = choose_pod(&list.items, target)?.clone();
+    printer.status(&format!(
+        "Using pod {} of {target}",
+        pod.metadata.name.as_deref().unwrap_or_default()
+    ));
+    Ok(pod)
+}
+
+async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<LabelSelector, Error> {
+    let c = cluster.client.clone();
+    let ns = cluster.namespace.as_str();
+    let name = target.name.as_str();
+    let call = ApiCall::GetWorkload {
+        resource: target.kind.resource(),
+    };
+    let fail = |e| classify(e, call.clone(), "", &cluster.scope());
+    let t = cluster.request_timeout;
+    let selector = match target.kind {
+        Kind::Pod => None,
+        Kind::Deployment => timed(t, Api::<Deployment>::namespaced(c, ns).get(name))
+            .await?
+            .map_err(fail)?
+            .spec
+            .map(|s| s.selector),
+        Kind::StatefulSet => timed(t, Api::<StatefulSet>::namespaced(c, ns).get(name))
+            .await?
+            .map_err(fail)?
+            .spec
+            .map(|s| s.selector),
+        Kind::DaemonSet => timed(t, Api::<DaemonSet>::namespaced(c, ns).get(name))
+            .await?
+            .map_err(fail)?
+            .spec
+            .map(|s| s.selector),
+        Kind::ReplicaSet => timed(t, Api::<ReplicaSet>::namespaced(c, ns).get(name))
+            .await?
+            .map_err(fail)?
+            .spec
+            .map(|s| s.selector),
+        Kind::Job => timed(t, Api::<Job>::namespaced(c, ns).get(name))
+            .await?
+            .map_err(fail)?
+            .spec
+            .and_then(|s| s.selector),
+    };
+    selector.ok_or_else(|| Error::NoReadyPod {
+        workload: target.to_string(),
+        summary: "it has no selector".to_owned(),
+    })
+}
