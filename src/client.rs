@@ -84,7 +84,8 @@ fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
     let paths = kubeconfig_paths(conn.kubeconfig.as_deref(), env.as_deref(), home.as_deref());
     if paths.is_empty() {
         return Err(Error::Kubeconfig(
-            "no kubeconfig: none of the files in KUBECONFIG exist and HOME is not set".to_owned(),
+            "no kubeconfig found: no file listed in KUBECONFIG exists (or HOME is not set)"
+                .to_owned(),
         ));
     }
     let mut merged: Option<Kubeconfig> = None;
@@ -298,7 +299,7 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
         .unwrap_or_else(|| config.default_namespace.clone());
     tracing::debug!(
         cluster = %config.cluster_url,
-        proxy = config.proxy_url.as_ref().map(|p| p.to_string()),
+        proxy = config.proxy_url.as_ref().map(ToString::to_string),
         context = context_name.as_deref(),
         namespace = %namespace,
         insecure = config.accept_invalid_certs,
@@ -411,7 +412,7 @@ mod tests {
         let list = std::env::join_paths([real.clone(), dir.join("does-not-exist-dd")]).unwrap();
         assert_eq!(
             kubeconfig_paths(None, Some(&list), Some(home)),
-            [real.clone()]
+            std::slice::from_ref(&real)
         );
         let _ = std::fs::remove_file(real);
         assert_eq!(

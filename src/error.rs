@@ -334,6 +334,9 @@ impl Error {
             Error::RequestTimeout { .. } | Error::Connect(_) => {
                 "check the cluster URL and network (--context, --kubeconfig, HTTPS_PROXY/NO_PROXY) or raise --request-timeout".to_owned()
             }
+            Error::Kubeconfig(_) => {
+                "pass --kubeconfig FILE, set KUBECONFIG, or check the file with 'kubectl config view'".to_owned()
+            }
             Error::Custom { .. } => {
                 "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
             }
@@ -441,7 +444,6 @@ pub fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope) -> Er
                 })
                 .unwrap_or_default(),
         },
-        (504, _) | (_, "Timeout") => Error::Api { call, source: err },
         _ => Error::Api { call, source: err },
     }
 }

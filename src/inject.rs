@@ -182,6 +182,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::needless_pass_by_value)]
     fn explain(facts: RefusalFacts, p: Profile) -> Error {
         explain_forbidden(&facts, p, "prod", None, &container, rbac())
     }

@@ -177,8 +177,23 @@ async fn watch_loop(
     last: &mut Option<String>,
 ) -> Result<Started, Error> {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    watch_pod(cluster, pod, |p| {
+        step(p, &pod_name, name, image, printer, last)
+    })
+    .await
+}
+
+/// Watches one pod from `pod`'s resourceVersion, calling `check` on the first object and on
+/// every change until it returns a result. A deleted pod ends the watch with an error; an
+/// expired resourceVersion (410) re-reads the pod and goes on.
+pub async fn watch_pod<R>(
+    cluster: &Cluster,
+    pod: &Pod,
+    mut check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
+) -> Result<R, Error> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    if let Some(done) = step(pod, &pod_name, name, image, printer, last) {
+    if let Some(done) = check(pod) {
         return done;
     }
     let mut rv = pod.metadata.resource_version.clone().unwrap_or_default();
@@ -201,7 +216,7 @@ async fn watch_loop(
                     if let Some(v) = &p.metadata.resource_version {
                         rv.clone_from(v);
                     }
-                    if let Some(done) = step(&p, &pod_name, name, image, printer, last) {
+                    if let Some(done) = check(&p) {
                         return done;
                     }
                 }
@@ -210,7 +225,7 @@ async fn watch_loop(
                 WatchEvent::Error(e) if e.code == 410 => {
                     // Our resourceVersion expired: read the pod again and go on from there.
                     let fresh = crate::resolve::get_pod(cluster, &pod_name).await?;
-                    if let Some(done) = step(&fresh, &pod_name, name, image, printer, last) {
+                    if let Some(done) = check(&fresh) {
                         return done;
                     }
                     rv = fresh.metadata.resource_version.unwrap_or_default();
@@ -227,6 +242,35 @@ async fn watch_loop(
             }
         }
         tracing::debug!(%rv, "watch ended; resuming");
+    }
+}
+
+/// After a session: the container's exit code from its terminated state, waiting at most
+/// `bound` for the kubelet to report it.
+pub async fn exit_code(
+    cluster: &Cluster,
+    pod_name: &str,
+    name: &str,
+    bound: Duration,
+) -> Result<i32, Error> {
+    let pod = crate::resolve::get_pod(cluster, pod_name).await?;
+    let work = watch_pod(cluster, &pod, |p| match progress(p, name) {
+        Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
+        Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
+            container: name.to_owned(),
+            reason: format!("the pod is {phase}"),
+        })),
+        _ => None,
+    });
+    match tokio::time::timeout(bound, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::ExitCodeUnknown {
+            container: name.to_owned(),
+            reason: format!(
+                "it is still running after {} (was the connection lost?)",
+                crate::error::fmt_duration(bound)
+            ),
+        }),
     }
 }
 

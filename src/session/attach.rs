@@ -1,0 +1,233 @@
+//! Attach over kube's websocket (`v5.channel.k8s.io`) and turn the session into an exit code.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{AttachParams, LogParams};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::tty::RawModeGuard;
+use super::{resize, stdin};
+use crate::client::{Cluster, timed};
+use crate::error::{ApiCall, Error, classify};
+use crate::output::Printer;
+use crate::wait::{Progress, progress};
+
+/// The byte the client sends first when the entry script waits on stdin (ASCII ACK).
+pub const HANDSHAKE_BYTE: u8 = 0x06;
+
+/// How long output may keep flowing after the status arrived.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// How long to wait for the kubelet to report the exit code after the session.
+const EXIT_CODE_WAIT: Duration = Duration::from_secs(15);
+
+/// What to attach to and how.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub pod: &'a str,
+    pub container: &'a str,
+    pub tty: bool,
+    /// Forward our stdin (shell, or `-i`).
+    pub forward_stdin: bool,
+    /// Send [`HANDSHAKE_BYTE`] first (non-TTY containers; see `entry.sh`).
+    pub stdin_handshake: bool,
+}
+
+/// A container exit code as a process exit code: 0..=255 as is, anything else 1.
+pub fn exit_code_from(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
+}
+
+/// Runs the session; returns the exit code of the debug container.
+pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Result<u8, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = AttachParams {
+        container: Some(plan.container.to_owned()),
+        stdin: true,
+        stdout: true,
+        stderr: !plan.tty,
+        tty: plan.tty,
+        max_stdin_buf_size: Some(64 * 1024),
+        max_stdout_buf_size: Some(64 * 1024),
+        max_stderr_buf_size: Some(64 * 1024),
+    };
+    let mut process = match timed(cluster.request_timeout, api.attach(plan.pod, &params)).await? {
+        Ok(p) => p,
+        Err(e) => {
+            // It may have ended between the wait and the attach: then its logs are the output.
+            let err = classify(e, ApiCall::Attach, plan.pod, &cluster.scope());
+            if !matches!(err, Error::Forbidden { .. } | Error::Unauthorized) {
+                let pod = crate::resolve::get_pod(cluster, plan.pod).await?;
+                if let Progress::Terminated { exit_code, .. } = progress(&pod, plan.container) {
+                    return show_logs(cluster, plan, exit_code, printer).await;
+                }
+            }
+            return Err(err);
+        }
+    };
+
+    let guard = if plan.tty {
+        Some(RawModeGuard::new().map_err(|source| Error::Io {
+            context: "cannot put the terminal in raw mode",
+            source,
+        })?)
+    } else {
+        None
+    };
+
+    let resize_task = process
+        .terminal_size()
+        .map(|tx| tokio::spawn(resize::follow(tx)));
+    let writer = process.stdin();
+    let forward = plan.forward_stdin;
+    let handshake = plan.stdin_handshake;
+    let stdin_task = tokio::spawn(async move {
+        let Some(mut w) = writer else { return };
+        if handshake && (w.write_all(&[HANDSHAKE_BYTE]).await.is_err() || w.flush().await.is_err())
+        {
+            return;
+        }
+        if forward {
+            let mut rx = stdin::spawn_reader();
+            while let Some(chunk) = rx.recv().await {
+                if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+        // EOF: shutdown() sends the close; dropping the writer would not.
+        let _ = w.shutdown().await;
+        // Keep the half open (but finished) until the session ends.
+        std::future::pending::<()>().await;
+    });
+    let out_task = process
+        .stdout()
+        .map(|r| tokio::spawn(copy(r, tokio::io::stdout())));
+    let err_task = process
+        .stderr()
+        .map(|r| tokio::spawn(copy(r, tokio::io::stderr())));
+    let status = process.take_status();
+
+    let ended = drive(status).await;
+
+    // Output that was in flight when the status arrived, within a bound: after an abrupt
+    // disconnect a reader can stay pending forever.
+    let drain = async {
+        if let Some(t) = out_task {
+            let _ = t.await;
+        }
+        if let Some(t) = err_task {
+            let _ = t.await;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN, drain).await;
+    stdin_task.abort();
+    if let Some(t) = resize_task {
+        t.abort();
+    }
+    process.abort();
+    drop(guard);
+    ended?;
+
+    let code = crate::wait::exit_code(cluster, plan.pod, plan.container, EXIT_CODE_WAIT).await?;
+    Ok(exit_code_from(code))
+}
+
+/// Waits for the session's status, or a signal to the plugin (which restores the terminal by
+/// returning, and exits 128+N).
+async fn drive(
+    status: Option<
+        impl std::future::Future<
+            Output = Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+        >,
+    >,
+) -> Result<(), Error> {
+    let mut term = signal(SignalKind::terminate()).map_err(|source| Error::Io {
+        context: "cannot handle SIGTERM",
+        source,
+    })?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|source| Error::Io {
+        context: "cannot handle SIGHUP",
+        source,
+    })?;
+    let status = async {
+        match status {
+            Some(s) => s.await,
+            None => None,
+        }
+    };
+    tokio::select! {
+        s = status => {
+            tracing::debug!(status = ?s, "attach ended");
+            Ok(())
+        }
+        _ = term.recv() => Err(Error::Signal { name: "SIGTERM", number: 15 }),
+        _ = hup.recv() => Err(Error::Signal { name: "SIGHUP", number: 1 }),
+        _ = tokio::signal::ctrl_c() => Err(Error::Signal { name: "SIGINT", number: 2 }),
+    }
+}
+
+async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The container ended before we could attach: its log is its output.
+async fn show_logs(
+    cluster: &Cluster,
+    plan: &Plan<'_>,
+    exit_code: i32,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = LogParams {
+        container: Some(plan.container.to_owned()),
+        ..LogParams::default()
+    };
+    let logs = timed(cluster.request_timeout, api.logs(plan.pod, &params))
+        .await?
+        .map_err(|e| classify(e, ApiCall::Logs, plan.pod, &cluster.scope()))?;
+    printer.status(&format!(
+        "{} ended before the session could attach (exit code {exit_code}); its output:",
+        plan.container
+    ));
+    printer.data(logs.as_bytes());
+    Ok(exit_code_from(exit_code))
+}
+
+/// For the caller when the wait saw the container already terminated.
+pub async fn ended_before_attach(
+    cluster: &Cluster,
+    plan: &Plan<'_>,
+    exit_code: i32,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    show_logs(cluster, plan, exit_code, printer).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_map_to_a_byte() {
+        assert_eq!(exit_code_from(0), 0);
+        assert_eq!(exit_code_from(7), 7);
+        assert_eq!(exit_code_from(137), 137);
+        assert_eq!(exit_code_from(255), 255);
+        assert_eq!(exit_code_from(256), 1);
+        assert_eq!(exit_code_from(-1), 1);
+    }
+}

@@ -1,0 +1,17 @@
+//! The session: attach to the debug container, wire the terminal, return the exit code.
+//!
+//! - [`tty`]: raw mode only through a guard, restored on every path (panic hook included);
+//! - [`stdin`]: a dedicated thread reads stdin (not `tokio::io::stdin`, which can hang runtime
+//!   shutdown on a blocked read);
+//! - [`resize`]: the first size sent is (w+1, h+1), then the real one, kubectl's trick to make
+//!   the remote shell redraw; SIGWINCH sends the new size;
+//! - [`attach`]: kube's websocket attach, every stream read concurrently, driven by the status
+//!   future, output drained with a bound after it; the exit code is read from the container's
+//!   terminated state because attach always reports success.
+
+pub mod attach;
+pub mod resize;
+pub mod stdin;
+pub mod tty;
+
+pub use attach::{Plan, ended_before_attach, exit_code_from, run};
