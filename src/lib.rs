@@ -56,11 +56,12 @@ pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
         })
 }
 
-/// A debug container in a running state, ready for the session.
-struct Prepared {
-    pod: String,
-    container: String,
-    started: Started,
+/// A debug container that has started (or already ended), ready for the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub pod: String,
+    pub container: String,
+    pub started: Started,
 }
 
 /// Runs one debug session; returns the exit code for the process.
@@ -94,7 +95,8 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     }
 }
 
-async fn prepare(
+/// Resolve, inject and wait: everything before the session (GET, PATCH, WATCH for a pod).
+pub async fn prepare(
     cluster: &Cluster,
     options: &Options,
     custom: Option<&Custom>,

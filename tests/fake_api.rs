@@ -1,0 +1,392 @@
+//! Fake-apiserver tests: the REST half of a session against `tower_test::mock`, asserting each
+//! request (method, path, query, content type, body) and mapping refusals to errors, hints and
+//! exit codes. Every test is bounded by a timeout, so a missing request fails instead of hanging.
+
+use std::future::Future;
+use std::time::Duration;
+
+use clap::Parser;
+use distroless_debug::cli::Cli;
+use distroless_debug::client::Cluster;
+use distroless_debug::error::Error;
+use distroless_debug::options::{Environment, Options};
+use distroless_debug::output::Printer;
+use distroless_debug::wait::Started;
+use distroless_debug::{Prepared, prepare};
+use http::{Method, Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn cluster() -> (Cluster, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let cluster = Cluster {
+        client: kube::Client::new(service, "default"),
+        namespace: "default".into(),
+        context: Some("test".into()),
+        user: Some("alice".into()),
+        request_timeout: None,
+    };
+    (cluster, handle)
+}
+
+fn options(args: &[&str]) -> Options {
+    let mut argv = vec!["kubectl-distroless_debug"];
+    argv.extend_from_slice(args);
+    Options::from_cli(
+        Cli::try_parse_from(argv).unwrap(),
+        &Environment {
+            image: None,
+            stdin_is_terminal: false,
+            stdout_is_terminal: false,
+        },
+    )
+    .unwrap()
+}
+
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("test timed out: a request was missing or the code hung")
+}
+
+fn pod(extra_status: Value) -> Value {
+    let mut p = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "api", "namespace": "default", "resourceVersion": "100"},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [{
+                "name": "app", "image": "app:1", "imageID": "", "ready": true,
+                "restartCount": 0, "state": {"running": {}}
+            }]
+        }
+    });
+    if let (Some(s), Value::Object(extra)) = (p["status"].as_object_mut(), extra_status) {
+        s.extend(extra);
+    }
+    p
+}
+
+fn ephemeral_status(name: &str, state: Value) -> Value {
+    json!({"ephemeralContainerStatuses": [{
+        "name": name, "image": "t", "imageID": "", "ready": false, "restartCount": 0, "state": state
+    }]})
+}
+
+fn respond(code: u16, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+fn status(code: u16, reason: &str, name: Option<&str>) -> Value {
+    let mut s = json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "message": "a message that is never parsed", "reason": reason, "code": code
+    });
+    if let Some(n) = name {
+        s["details"] = json!({"name": n, "kind": "pods"});
+    }
+    s
+}
+
+async fn body_json(req: Request<Body>) -> Value {
+    let bytes = req.into_body().collect_bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Asserts the GET of pod `api` and answers it.
+async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
+    let (req, send) = handle.next_request().await.expect("GET pod");
+    assert_eq!(req.method(), Method::GET);
+    assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
+    send.send_response(answer);
+}
+
+/// Asserts the PATCH on ephemeralcontainers; returns the container it adds.
+async fn expect_patch(handle: &mut ApiHandle, answer: impl FnOnce(&Value) -> Response<Body>) -> Value {
+    let (req, send) = handle.next_request().await.expect("PATCH ephemeralcontainers");
+    assert_eq!(req.method(), Method::PATCH);
+    assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api/ephemeralcontainers");
+    assert_eq!(
+        req.headers().get("content-type").unwrap(),
+        "application/strategic-merge-patch+json"
+    );
+    let body = body_json(req).await;
+    let list = body["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "the patch adds exactly one container");
+    let container = list[0].clone();
+    send.send_response(answer(&container));
+    container
+}
+
+fn pod_with(container: &Value, status_extra: Value) -> Value {
+    let mut p = pod(status_extra);
+    p["metadata"]["resourceVersion"] = json!("101");
+    p["spec"]["ephemeralContainers"] = json!([container]);
+    p
+}
+
+#[tokio::test]
+async fn session_request_sequence_get_patch_watch() {
+    let (cluster, mut handle) = cluster();
+    let opts = options(&["pod/api", "--", "ss", "-tlnp"]);
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        let container = expect_patch(&mut handle, |c| respond(200, &pod_with(c, json!({})))).await;
+        let name = container["name"].as_str().unwrap().to_owned();
+        assert!(name.starts_with("debugger-") && name.len() == "debugger-".len() + 5);
+        assert_eq!(container["targetContainerName"], "app");
+        assert_eq!(container["image"], distroless_debug::options::DEFAULT_IMAGE);
+        assert_eq!(container["command"], json!(["sh", "-c"]));
+        assert_eq!(container["args"][2], "ss");
+        assert_eq!(container["stdin"], true);
+        assert_eq!(container["stdinOnce"], true);
+        assert_eq!(container["tty"], false);
+        assert_eq!(container["securityContext"], json!({"capabilities": {"add": ["SYS_PTRACE"]}}));
+
+        let (req, send) = handle.next_request().await.expect("WATCH");
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods");
+        let query = req.uri().query().unwrap().to_owned();
+        assert!(query.contains("watch=true"), "{query}");
+        assert!(query.contains("fieldSelector=metadata.name%3Dapi"), "{query}");
+        assert!(query.contains("resourceVersion=101"), "watch starts from the PATCH response: {query}");
+        let waiting = pod_with(
+            &container,
+            ephemeral_status(&name, json!({"waiting": {"reason": "ContainerCreating"}})),
+        );
+        let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
+        let mut events = Vec::new();
+        for p in [waiting, running] {
+            events.extend(serde_json::to_vec(&json!({"type": "MODIFIED", "object": p})).unwrap());
+            events.push(b'\n');
+        }
+        send.send_response(Response::builder().status(200).body(Body::from(events)).unwrap());
+        name
+    };
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (prepared, name) = bounded(async { tokio::join!(client, server) }).await;
+    assert_eq!(
+        prepared.unwrap(),
+        Prepared {
+            pod: "api".into(),
+            container: name,
+            started: Started::Running
+        }
+    );
+}
+
+/// Runs `prepare` against a server script and returns the error.
+async fn unreachable_prepare(cluster: Cluster, opts: Options, server: impl Future<Output = ()>) -> Error {
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (r, ()) = bounded(async { tokio::join!(client, server) }).await;
+    r.expect_err("expected an error")
+}
+
+#[tokio::test]
+async fn forbidden_get_names_the_permission_and_role() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(403, &status(403, "Forbidden", Some("api")))).await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        "forbidden: cannot get pods in namespace \"default\" (context \"test\")"
+    );
+    assert!(err.hint().unwrap().contains("kind: Role"));
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn missing_pod_is_not_found_in_namespace_and_context() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(404, &status(404, "NotFound", Some("api")))).await;
+    };
+    let err = unreachable_prepare(cluster, options(&["pod/api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        "pod \"api\" not found in namespace \"default\" (context \"test\")"
+    );
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn patch_404_without_details_means_unsupported() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| respond(404, &status(404, "NotFound", None))).await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert!(matches!(err, Error::EphemeralUnsupported), "{err:?}");
+    assert!(err.hint().unwrap().contains("1.25"));
+}
+
+#[tokio::test]
+async fn patch_422_lists_the_causes() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| {
+            let mut s = status(422, "Invalid", Some("api"));
+            s["details"]["causes"] = json!([{
+                "reason": "FieldValueInvalid",
+                "message": "Invalid value: \"bad image\"",
+                "field": "spec.ephemeralContainers[0].image"
+            }]);
+            respond(422, &s)
+        })
+        .await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+    assert!(err.to_string().contains("spec.ephemeralContainers[0].image: Invalid value"));
+    assert_eq!(err.exit_code(), 1);
+}
+
+/// A 403 on the PATCH: the server is asked whether RBAC allows it, then for the namespace.
+async fn expect_access_review(handle: &mut ApiHandle, allowed: bool) {
+    let (req, send) = handle.next_request().await.expect("SelfSubjectAccessReview");
+    assert_eq!(req.method(), Method::POST);
+    assert_eq!(
+        req.uri().path(),
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    );
+    let body = body_json(req).await;
+    assert_eq!(
+        body["spec"]["resourceAttributes"],
+        json!({"namespace": "default", "verb": "patch", "resource": "pods",
+               "subresource": "ephemeralcontainers", "name": "api"})
+    );
+    let mut answer = body.clone();
+    answer["status"] = json!({"allowed": allowed});
+    send.send_response(respond(201, &answer));
+}
+
+#[tokio::test]
+async fn pod_security_refusal_names_level_rule_and_passing_profile() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| respond(403, &status(403, "Forbidden", Some("api")))).await;
+        expect_access_review(&mut handle, true).await;
+        let (req, send) = handle.next_request().await.expect("GET namespace");
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default");
+        send.send_response(respond(
+            200,
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": "default",
+                "labels": {"pod-security.kubernetes.io/enforce": "baseline"}
+            }}),
+        ));
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        "Pod Security level \"baseline\" in namespace \"default\" refused the debug container (profile general): capabilities (adds SYS_PTRACE)"
+    );
+    assert_eq!(
+        err.hint().unwrap(),
+        "the namespace enforces Pod Security level \"baseline\"; --profile baseline passes it"
+    );
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn rbac_refusal_of_the_patch_names_the_subresource() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| respond(403, &status(403, "Forbidden", Some("api")))).await;
+        expect_access_review(&mut handle, false).await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        "forbidden: cannot patch pods/ephemeralcontainers in namespace \"default\" (context \"test\")"
+    );
+    assert!(err.hint().unwrap().contains("pods/ephemeralcontainers"));
+}
+
+#[tokio::test]
+async fn image_pull_failure_fails_fast_with_the_kubelet_message() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        let container = expect_patch(&mut handle, |c| respond(200, &pod_with(c, json!({})))).await;
+        let name = container["name"].as_str().unwrap().to_owned();
+        let (_req, send) = handle.next_request().await.expect("WATCH");
+        let failing = pod_with(
+            &container,
+            ephemeral_status(
+                &name,
+                json!({"waiting": {"reason": "ErrImagePull", "message": "pull access denied for nope"}}),
+            ),
+        );
+        let mut events = serde_json::to_vec(&json!({"type": "MODIFIED", "object": failing})).unwrap();
+        events.push(b'\n');
+        send.send_response(Response::builder().status(200).body(Body::from(events)).unwrap());
+    };
+    let err = unreachable_prepare(cluster, options(&["api", "--image", "nope:0"]), server).await;
+    assert!(
+        err.to_string().ends_with("cannot start: ErrImagePull: pull access denied for nope"),
+        "{err}"
+    );
+    assert!(err.hint().unwrap().contains("--image"));
+}
+
+#[tokio::test]
+async fn wait_is_bounded_by_timeout() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |c| respond(200, &pod_with(c, json!({})))).await;
+        // Accept the watch and never answer.
+        let (_req, _send) = handle.next_request().await.expect("WATCH");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    };
+    let cluster_ = cluster;
+    let opts = options(&["api", "--timeout", "300ms"]);
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster_, &opts, None, &printer);
+    let started = std::time::Instant::now();
+    let err = bounded(async {
+        tokio::select! {
+            r = client => r.expect_err("timeout"),
+            () = server => panic!("server ended first"),
+        }
+    })
+    .await;
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(err.hint().unwrap().contains("--timeout"));
+}
+
+#[tokio::test]
+async fn pod_not_running_is_refused_before_any_write() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        let mut p = pod(json!({}));
+        p["status"]["phase"] = json!("Pending");
+        expect_get_pod(&mut handle, respond(200, &p)).await;
+        // No PATCH may follow: the handle is dropped here and a further request would fail.
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        "pod \"api\" is Pending; only a running pod can be debugged"
+    );
+}
+
