@@ -2,6 +2,8 @@
 //! request (method, path, query, content type, body) and mapping refusals to errors, hints and
 //! exit codes. Every test is bounded by a timeout, so a missing request fails instead of hanging.
 
+#![allow(clippy::large_futures, clippy::needless_pass_by_value)]
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -111,10 +113,19 @@ async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
 }
 
 /// Asserts the PATCH on ephemeralcontainers; returns the container it adds.
-async fn expect_patch(handle: &mut ApiHandle, answer: impl FnOnce(&Value) -> Response<Body>) -> Value {
-    let (req, send) = handle.next_request().await.expect("PATCH ephemeralcontainers");
+async fn expect_patch(
+    handle: &mut ApiHandle,
+    answer: impl FnOnce(&Value) -> Response<Body>,
+) -> Value {
+    let (req, send) = handle
+        .next_request()
+        .await
+        .expect("PATCH ephemeralcontainers");
     assert_eq!(req.method(), Method::PATCH);
-    assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api/ephemeralcontainers");
+    assert_eq!(
+        req.uri().path(),
+        "/api/v1/namespaces/default/pods/api/ephemeralcontainers"
+    );
     assert_eq!(
         req.headers().get("content-type").unwrap(),
         "application/strategic-merge-patch+json"
@@ -150,15 +161,24 @@ async fn session_request_sequence_get_patch_watch() {
         assert_eq!(container["stdin"], true);
         assert_eq!(container["stdinOnce"], true);
         assert_eq!(container["tty"], false);
-        assert_eq!(container["securityContext"], json!({"capabilities": {"add": ["SYS_PTRACE"]}}));
+        assert_eq!(
+            container["securityContext"],
+            json!({"capabilities": {"add": ["SYS_PTRACE"]}})
+        );
 
         let (req, send) = handle.next_request().await.expect("WATCH");
         assert_eq!(req.method(), Method::GET);
         assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods");
         let query = req.uri().query().unwrap().to_owned();
         assert!(query.contains("watch=true"), "{query}");
-        assert!(query.contains("fieldSelector=metadata.name%3Dapi"), "{query}");
-        assert!(query.contains("resourceVersion=101"), "watch starts from the PATCH response: {query}");
+        assert!(
+            query.contains("fieldSelector=metadata.name%3Dapi"),
+            "{query}"
+        );
+        assert!(
+            query.contains("resourceVersion=101"),
+            "watch starts from the PATCH response: {query}"
+        );
         let waiting = pod_with(
             &container,
             ephemeral_status(&name, json!({"waiting": {"reason": "ContainerCreating"}})),
@@ -169,7 +189,12 @@ async fn session_request_sequence_get_patch_watch() {
             events.extend(serde_json::to_vec(&json!({"type": "MODIFIED", "object": p})).unwrap());
             events.push(b'\n');
         }
-        send.send_response(Response::builder().status(200).body(Body::from(events)).unwrap());
+        send.send_response(
+            Response::builder()
+                .status(200)
+                .body(Body::from(events))
+                .unwrap(),
+        );
         name
     };
     let printer = Printer::with(true, false);
@@ -186,7 +211,11 @@ async fn session_request_sequence_get_patch_watch() {
 }
 
 /// Runs `prepare` against a server script and returns the error.
-async fn unreachable_prepare(cluster: Cluster, opts: Options, server: impl Future<Output = ()>) -> Error {
+async fn unreachable_prepare(
+    cluster: Cluster,
+    opts: Options,
+    server: impl Future<Output = ()>,
+) -> Error {
     let printer = Printer::with(true, false);
     let client = prepare(&cluster, &opts, None, &printer);
     let (r, ()) = bounded(async { tokio::join!(client, server) }).await;
@@ -197,7 +226,11 @@ async fn unreachable_prepare(cluster: Cluster, opts: Options, server: impl Futur
 async fn forbidden_get_names_the_permission_and_role() {
     let (cluster, mut handle) = cluster();
     let server = async move {
-        expect_get_pod(&mut handle, respond(403, &status(403, "Forbidden", Some("api")))).await;
+        expect_get_pod(
+            &mut handle,
+            respond(403, &status(403, "Forbidden", Some("api"))),
+        )
+        .await;
     };
     let err = unreachable_prepare(cluster, options(&["api"]), server).await;
     assert_eq!(
@@ -212,7 +245,11 @@ async fn forbidden_get_names_the_permission_and_role() {
 async fn missing_pod_is_not_found_in_namespace_and_context() {
     let (cluster, mut handle) = cluster();
     let server = async move {
-        expect_get_pod(&mut handle, respond(404, &status(404, "NotFound", Some("api")))).await;
+        expect_get_pod(
+            &mut handle,
+            respond(404, &status(404, "NotFound", Some("api"))),
+        )
+        .await;
     };
     let err = unreachable_prepare(cluster, options(&["pod/api"]), server).await;
     assert_eq!(
@@ -227,7 +264,10 @@ async fn patch_404_without_details_means_unsupported() {
     let (cluster, mut handle) = cluster();
     let server = async move {
         expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
-        expect_patch(&mut handle, |_| respond(404, &status(404, "NotFound", None))).await;
+        expect_patch(&mut handle, |_| {
+            respond(404, &status(404, "NotFound", None))
+        })
+        .await;
     };
     let err = unreachable_prepare(cluster, options(&["api"]), server).await;
     assert!(matches!(err, Error::EphemeralUnsupported), "{err:?}");
@@ -252,13 +292,19 @@ async fn patch_422_lists_the_causes() {
     };
     let err = unreachable_prepare(cluster, options(&["api"]), server).await;
     assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
-    assert!(err.to_string().contains("spec.ephemeralContainers[0].image: Invalid value"));
+    assert!(
+        err.to_string()
+            .contains("spec.ephemeralContainers[0].image: Invalid value")
+    );
     assert_eq!(err.exit_code(), 1);
 }
 
 /// A 403 on the PATCH: the server is asked whether RBAC allows it, then for the namespace.
 async fn expect_access_review(handle: &mut ApiHandle, allowed: bool) {
-    let (req, send) = handle.next_request().await.expect("SelfSubjectAccessReview");
+    let (req, send) = handle
+        .next_request()
+        .await
+        .expect("SelfSubjectAccessReview");
     assert_eq!(req.method(), Method::POST);
     assert_eq!(
         req.uri().path(),
@@ -280,7 +326,10 @@ async fn pod_security_refusal_names_level_rule_and_passing_profile() {
     let (cluster, mut handle) = cluster();
     let server = async move {
         expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
-        expect_patch(&mut handle, |_| respond(403, &status(403, "Forbidden", Some("api")))).await;
+        expect_patch(&mut handle, |_| {
+            respond(403, &status(403, "Forbidden", Some("api")))
+        })
+        .await;
         expect_access_review(&mut handle, true).await;
         let (req, send) = handle.next_request().await.expect("GET namespace");
         assert_eq!(req.uri().path(), "/api/v1/namespaces/default");
@@ -309,7 +358,10 @@ async fn rbac_refusal_of_the_patch_names_the_subresource() {
     let (cluster, mut handle) = cluster();
     let server = async move {
         expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
-        expect_patch(&mut handle, |_| respond(403, &status(403, "Forbidden", Some("api")))).await;
+        expect_patch(&mut handle, |_| {
+            respond(403, &status(403, "Forbidden", Some("api")))
+        })
+        .await;
         expect_access_review(&mut handle, false).await;
     };
     let err = unreachable_prepare(cluster, options(&["api"]), server).await;
@@ -335,13 +387,20 @@ async fn image_pull_failure_fails_fast_with_the_kubelet_message() {
                 json!({"waiting": {"reason": "ErrImagePull", "message": "pull access denied for nope"}}),
             ),
         );
-        let mut events = serde_json::to_vec(&json!({"type": "MODIFIED", "object": failing})).unwrap();
+        let mut events =
+            serde_json::to_vec(&json!({"type": "MODIFIED", "object": failing})).unwrap();
         events.push(b'\n');
-        send.send_response(Response::builder().status(200).body(Body::from(events)).unwrap());
+        send.send_response(
+            Response::builder()
+                .status(200)
+                .body(Body::from(events))
+                .unwrap(),
+        );
     };
     let err = unreachable_prepare(cluster, options(&["api", "--image", "nope:0"]), server).await;
     assert!(
-        err.to_string().ends_with("cannot start: ErrImagePull: pull access denied for nope"),
+        err.to_string()
+            .ends_with("cannot start: ErrImagePull: pull access denied for nope"),
         "{err}"
     );
     assert!(err.hint().unwrap().contains("--image"));
@@ -389,4 +448,3 @@ async fn pod_not_running_is_refused_before_any_write() {
         "pod \"api\" is Pending; only a running pod can be debugged"
     );
 }
-

@@ -41,8 +41,48 @@ pub fn exit_code_from(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
 }
 
-/// Runs the session; returns the exit code of the debug container.
+/// Where the session's bytes come from and go to.
+pub struct Io<O, E> {
+    pub stdout: O,
+    pub stderr: E,
+    pub stdin: StdinSource,
+    /// Terminal size (columns, rows) at start, for a TTY session.
+    pub size: Option<(u16, u16)>,
+    /// Follow SIGWINCH for later sizes.
+    pub follow_resize: bool,
+}
+
+/// Where forwarded stdin comes from.
+pub enum StdinSource {
+    /// This process's stdin, read on a dedicated thread started after raw mode is on.
+    Process,
+    /// A channel (tests).
+    Channel(tokio::sync::mpsc::Receiver<Vec<u8>>),
+}
+
+/// Runs the session on this process's terminal; returns the exit code of the debug container.
 pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Result<u8, Error> {
+    let io = Io {
+        stdout: tokio::io::stdout(),
+        stderr: tokio::io::stderr(),
+        stdin: StdinSource::Process,
+        size: if plan.tty { resize::current() } else { None },
+        follow_resize: plan.tty,
+    };
+    run_with(cluster, plan, printer, io).await
+}
+
+/// [`run`] with explicit I/O.
+pub async fn run_with<O, E>(
+    cluster: &Cluster,
+    plan: &Plan<'_>,
+    printer: &Printer,
+    io: Io<O, E>,
+) -> Result<u8, Error>
+where
+    O: AsyncWrite + Unpin + Send + 'static,
+    E: AsyncWrite + Unpin + Send + 'static,
+{
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let params = AttachParams {
         container: Some(plan.container.to_owned()),
@@ -78,9 +118,11 @@ pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Resul
         None
     };
 
+    let (size, follow) = (io.size, io.follow_resize);
     let resize_task = process
         .terminal_size()
-        .map(|tx| tokio::spawn(resize::follow(tx)));
+        .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
+    let mut stdin_source = Some(io.stdin);
     let writer = process.stdin();
     let forward = plan.forward_stdin;
     let handshake = plan.stdin_handshake;
@@ -91,7 +133,10 @@ pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Resul
             return;
         }
         if forward {
-            let mut rx = stdin::spawn_reader();
+            let mut rx = match stdin_source.take() {
+                Some(StdinSource::Channel(rx)) => rx,
+                _ => stdin::spawn_reader(),
+            };
             while let Some(chunk) = rx.recv().await {
                 if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
                     return;
@@ -103,12 +148,8 @@ pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Resul
         // Keep the half open (but finished) until the session ends.
         std::future::pending::<()>().await;
     });
-    let out_task = process
-        .stdout()
-        .map(|r| tokio::spawn(copy(r, tokio::io::stdout())));
-    let err_task = process
-        .stderr()
-        .map(|r| tokio::spawn(copy(r, tokio::io::stderr())));
+    let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
+    let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
     let status = process.take_status();
 
     let ended = drive(status).await;

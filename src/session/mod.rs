@@ -14,4 +14,4 @@ pub mod resize;
 pub mod stdin;
 pub mod tty;
 
-pub use attach::{Plan, ended_before_attach, exit_code_from, run};
+pub use attach::{Io, Plan, StdinSource, ended_before_attach, exit_code_from, run, run_with};

@@ -15,7 +15,8 @@ pub fn initial_sizes(cols: u16, rows: u16) -> [(u16, u16); 2] {
     ]
 }
 
-fn current() -> Option<(u16, u16)> {
+/// The local terminal's size, if there is one.
+pub fn current() -> Option<(u16, u16)> {
     crossterm::terminal::size()
         .ok()
         .filter(|(c, r)| *c > 0 && *r > 0)
@@ -25,15 +26,21 @@ async fn send(tx: &mut Sender<TerminalSize>, (width, height): (u16, u16)) -> boo
     tx.send(TerminalSize { width, height }).await.is_ok()
 }
 
-/// Sends the initial sizes, then follows SIGWINCH until the session drops the task.
-pub async fn follow(mut tx: Sender<TerminalSize>) {
-    let Some((cols, rows)) = current() else {
+/// Sends the initial sizes for `size`, then (if `follow`) one per SIGWINCH, until the session
+/// drops the task. The sender stays alive as long as the task.
+pub async fn follow(mut tx: Sender<TerminalSize>, size: Option<(u16, u16)>, follow: bool) {
+    let Some((cols, rows)) = size else {
+        std::future::pending::<()>().await;
         return;
     };
     for size in initial_sizes(cols, rows) {
         if !send(&mut tx, size).await {
             return;
         }
+    }
+    if !follow {
+        std::future::pending::<()>().await;
+        return;
     }
     let Ok(mut winch) = signal(SignalKind::window_change()) else {
         // Keep the sender alive anyway.
