@@ -24,8 +24,9 @@ for a in "$@"; do
     *) args+=("$a") ;;
   esac
 done
-[ ${#args[@]} -ge 1 ] && [ ${#args[@]} -le 2 ] ||
+if [ ${#args[@]} -lt 1 ] || [ ${#args[@]} -gt 2 ]; then
   die "usage: render-manifest.sh [--available] VERSION [DIR]"
+fi
 version=${args[0]#v}
 dir=${args[1]:-$here/../dist}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]] ||

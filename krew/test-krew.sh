@@ -58,7 +58,9 @@ if [ -n "${ARCHIVE:-}" ]; then
 else
   archive=$(krew/build-archive.sh 2>"$log") || fatal "build the archive (krew/build-archive.sh)" "$log"
 fi
-[ -f "$archive" ] && [ -f "$archive.sha256" ] || fatal "archive $archive or its .sha256 missing"
+if [ ! -f "$archive" ] || [ ! -f "$archive.sha256" ]; then
+  fatal "archive $archive or its .sha256 missing"
+fi
 dist=$(cd "$(dirname "$archive")" && pwd)
 name=$(basename "$archive")
 [[ $name =~ ^kubectl-distroless_debug_(.+)_linux_amd64\.tar\.gz$ ]] ||
