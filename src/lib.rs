@@ -86,12 +86,7 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
         Started::Terminated { exit_code } => {
             session::ended_before_attach(&cluster, &plan, exit_code, printer).await
         }
-        Started::Running => {
-            if options.session.tty && !printer.is_quiet() {
-                printer.status("Attached; the shell's root is the target's filesystem where possible ($TARGET_ROOT always).");
-            }
-            session::run(&cluster, &plan, printer).await
-        }
+        Started::Running => session::run(&cluster, &plan, printer).await,
     }
 }
 
