@@ -99,8 +99,10 @@ dd_write_rc() {
       dd_applets=" $("$DD_BUSYBOX" --list | tr '\n' ' ') "
       "$DD_BUSYBOX" --list | sed "s|.*|alias &='$DD_BB_RUN &'|"
     fi
-    dd_files=
+    # Collect the other programs first, then find the dynamic ones with one grep (one process
+    # for the whole toolbox instead of one per program).
     dd_seen=" "
+    dd_list=
     for dd_d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
       [ -d "$dd_d" ] || continue
       for dd_n in $(ls -1 "$dd_d" 2>/dev/null); do
@@ -110,9 +112,26 @@ dd_write_rc() {
         dd_f=$dd_d/$dd_n
         [ -L "$dd_f" ] && dd_f=$(readlink -f "$dd_f")
         [ -f "$dd_f" ] && [ -x "$dd_f" ] || continue
-        dd_prefix_for "$dd_f"
-        printf "alias %s='%s %s'\n" "$dd_n" "$dd_prefix" "$TB$dd_f"
+        if [ -n "$DD_BUSYBOX" ] && [ "$dd_f" = "$DD_BUSYBOX" ]; then
+          printf "alias %s='%s'\n" "$dd_n" "$DD_BB_RUN"
+          continue
+        fi
+        dd_list="$dd_list$dd_n=$dd_f
+"
       done
+    done
+    dd_dynamic=" $(printf '%s' "$dd_list" | sed 's/^[^=]*=//' |
+      xargs grep -l -e '/ld-linux' -e '/ld-musl' 2>/dev/null | tr '\n' ' ') "
+    dd_dyn_prefix=
+    printf '%s' "$dd_list" | while IFS== read -r dd_n dd_f; do
+      case $dd_dynamic in
+        *" $dd_f "*)
+          # One toolbox, one libc: the first dynamic program's loader serves them all.
+          [ -n "$dd_dyn_prefix" ] || { dd_prefix_for "$dd_f"; dd_dyn_prefix=$dd_prefix; }
+          printf "alias %s='%s %s'\n" "$dd_n" "$dd_dyn_prefix" "$TB$dd_f"
+          ;;
+        *) printf "alias %s='%s'\n" "$dd_n" "$TB$dd_f" ;;
+      esac
     done
   } >"$dd_rc" 2>/dev/null
 }
