@@ -90,8 +90,10 @@ stem=${bin_name}_${version}_${os}_${arch}
 mkdir -p "$dist"
 stage=$(mktemp -d "$dist/.stage-$stem.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-install -m 0755 "$binary" "$stage/$exe"
-install -m 0644 LICENSE README.md "$stage/"
+cp "$binary" "$stage/$exe"
+cp LICENSE README.md "$stage/"
+chmod 0755 "$stage/$exe"
+chmod 0644 "$stage/LICENSE" "$stage/README.md"
 
 if [ "$os" = windows ]; then
   archive="$dist/$stem.zip"
