@@ -1,0 +1,8 @@
+//! End-to-end tests: the built `kubectl-distroless_debug` against real pods on the local
+//! cluster (tests/cluster), through a real PTY where a person would use a terminal, asserting
+//! what the person would see. Run by `tests/run.sh`, which starts the cluster; without it every
+//! test here fails.
+
+mod harness;
+mod refusals;
+mod session;

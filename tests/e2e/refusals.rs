@@ -1,0 +1,131 @@
+//! Refusals a person must understand at once: a bad image, a missing permission, Pod Security.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::harness::{Namespace, PLUGIN, Pty, cluster, plugin_env, run_plugin, text};
+
+#[test]
+fn missing_image_fails_fast_with_the_kubelets_reason() {
+    let ns = Namespace::new("pull", None);
+    ns.target_pod("app");
+    let c = cluster();
+    let out = run_plugin(
+        &[
+            "-n",
+            &ns.name,
+            "pod/app",
+            "--image",
+            &c.missing_image,
+            "--",
+            "true",
+        ],
+        &plugin_env(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("ErrImagePull") || stderr.contains("ImagePullBackOff"),
+        "names the kubelet's reason:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&c.missing_image),
+        "names the image:\n{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "says what to do:\n{stderr}");
+}
+
+/// Grants a test user everything the plugin needs but `patch` on `pods/ephemeralcontainers`.
+fn bind_without_ephemeral_patch(ns: &str, user: &str) {
+    cluster().apply(&format!(
+        r"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: no-ephemeral, namespace: {ns}}}
+rules:
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: ['']
+  resources: [pods/attach, pods/exec]
+  verbs: [get, create]
+- apiGroups: ['']
+  resources: [pods/log]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: no-ephemeral, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-ephemeral}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
+"
+    ));
+}
+
+#[test]
+fn missing_permission_names_verb_and_resource() {
+    let ns = Namespace::new("rbac", None);
+    ns.target_pod("app");
+    bind_without_ephemeral_patch(&ns.name, "alice");
+    let c = cluster();
+    let mut env = plugin_env();
+    env.retain(|(k, _)| k != "KUBECONFIG");
+    env.push((
+        "KUBECONFIG".into(),
+        c.user_kubeconfig("alice").display().to_string(),
+    ));
+
+    let out = run_plugin(&["-n", &ns.name, "pod/app", "--", "true"], &env);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("patch") && stderr.contains("pods/ephemeralcontainers"),
+        "names the verb and the resource:\n{stderr}"
+    );
+    assert!(stderr.contains(&ns.name), "names the namespace:\n{stderr}");
+
+    // Nothing was added to the pod.
+    let pod = c.pod_json(&ns.name, "app");
+    assert!(
+        pod["spec"]["ephemeralContainers"].is_null(),
+        "no container added"
+    );
+}
+
+#[test]
+fn restricted_namespace_explains_and_accepts_the_restricted_profile() {
+    let ns = Namespace::new("restricted", Some("restricted"));
+    ns.target_pod("app");
+    let c = cluster();
+
+    let out = run_plugin(&["-n", &ns.name, "pod/app", "--", "true"], &plugin_env());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("restricted"),
+        "names the Pod Security level:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("--profile restricted") || stderr.contains("--profile=restricted"),
+        "names the profile that passes:\n{stderr}"
+    );
+    assert!(
+        c.pod_json(&ns.name, "app")["spec"]["ephemeralContainers"].is_null(),
+        "the refused container was not added"
+    );
+
+    let mut pty = Pty::spawn(
+        Path::new(PLUGIN),
+        &["-n", &ns.name, "pod/app", "--profile", "restricted"],
+        &plugin_env(),
+        (24, 80),
+    );
+    pty.expect("distroless-debug", Duration::from_secs(90));
+    pty.send_line("echo UID-$(id -u)");
+    pty.expect("UID-65532", Duration::from_secs(20));
+    pty.send_line("exit 0");
+    let exit = pty.wait(Duration::from_secs(20));
+    assert_eq!(exit.code, 0, "screen:\n{}", exit.screen);
+    assert_eq!(exit.stty_before, exit.stty_after);
+}
