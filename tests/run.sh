@@ -35,3 +35,9 @@ export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TA
   DD_MISSING_IMAGE DD_PAUSE_IMAGE
 echo "== tests" >&2
 cargo test --locked --features e2e "$@"
+
+if [ $# -eq 0 ]; then
+  echo "== distribution: static binary FROM scratch, krew manifest and offline krew install" >&2
+  krew/test-scratch.sh
+  krew/test-krew.sh
+fi

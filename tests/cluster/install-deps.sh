@@ -3,7 +3,8 @@
 # run again: it installs only what is missing.
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins etcd-server umoci skopeo busybox-static
-  strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc)
+  strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc git python3 binutils
+  tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
