@@ -10,6 +10,7 @@ cd "$root"
 
 tests/cluster/install-deps.sh
 cargo build --release --locked >&2
+bin_dir=${CARGO_TARGET_DIR:-$root/target}/release
 kubeconfig=$(tests/cluster/up.sh)
 # shellcheck source=tests/images/images.env
 . tests/images/images.env
@@ -44,13 +45,13 @@ YAML
 cat >&2 <<TXT
 
 The cluster runs. To use it from another shell:
-  export KUBECONFIG=$kubeconfig PATH=$root/target/release:$K8S_BIN:\$PATH
+  export KUBECONFIG=$kubeconfig PATH=$bin_dir:$K8S_BIN:\$PATH
   export KUBECTL_DISTROLESS_DEBUG_IMAGE=$DD_TOOLBOX_IMAGE
   kubectl distroless-debug -n demo deploy/api
 
 Opening a session into deploy/api (try: ps; cat \$TARGET_ROOT/etc/target/config.yaml;
 wget -qO- 127.0.0.1:9090; exit):
 TXT
-export KUBECONFIG="$kubeconfig" PATH="$root/target/release:$K8S_BIN:$PATH"
+export KUBECONFIG="$kubeconfig" PATH="$bin_dir:$K8S_BIN:$PATH"
 export KUBECTL_DISTROLESS_DEBUG_IMAGE="$DD_TOOLBOX_IMAGE"
 exec kubectl distroless-debug -n demo deploy/api

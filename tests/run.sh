@@ -38,6 +38,6 @@ cargo test --locked --features e2e "$@"
 
 if [ $# -eq 0 ]; then
   echo "== distribution: static binary FROM scratch, krew manifest and offline krew install" >&2
+  krew/test-krew.sh # builds the static archive first
   krew/test-scratch.sh
-  krew/test-krew.sh
 fi
