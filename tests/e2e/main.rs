@@ -3,6 +3,7 @@
 //! what the person would see. Run by `tests/run.sh`, which starts the cluster; without it every
 //! test here fails.
 
+mod docs_rbac;
 mod harness;
 mod refusals;
 mod session;
