@@ -25,6 +25,15 @@ Examples:
   # Pipe input to a command in the debug container
   echo hi | kubectl distroless-debug pod/api-7f9c -i -- cat
 
+  # The same command in every pod of a deployment, results as JSON lines
+  kubectl distroless-debug deploy/api --all-pods -o jsonl -- cat /proc/1/status
+
+  # Every pod labelled app=api, 32 at a time, recording why
+  kubectl distroless-debug -l app=api --max-parallel 32 --reason INC-123 -- ss -tlnp
+
+  # The debug containers of a namespace: who, why, state, time left
+  kubectl distroless-debug list -n shop
+
 Environment:
   KUBECTL_DISTROLESS_DEBUG_IMAGE   default toolbox image (--image wins)
   KUBECONFIG                       kubeconfig files, ':'-separated (--kubeconfig wins)
@@ -32,8 +41,10 @@ Environment:
   NO_COLOR                         no colour in messages
 
 Exit status:
-  0 success; the remote command's code when it ran; 1 plugin or cluster error;
-  2 usage error; 130 interrupted before the session started.";
+  0 success; the remote command's code when it ran (128+N for signal N); 1 plugin or
+  cluster error; 2 usage error; 130 interrupted. Many pods: 0 if the command exited 0 in
+  every pod, else the code of the first pod (by namespace and name) that did not, counting
+  a pod where it could not run as 1.";
 
 /// Debug a running container, distroless or not, through an ephemeral container.
 ///
@@ -45,15 +56,19 @@ Exit status:
     name = "kubectl distroless-debug",
     bin_name = "kubectl distroless-debug",
     version,
-    override_usage = "kubectl distroless-debug [TARGET] [flags] [-- COMMAND [ARG...]]",
+    override_usage = "kubectl distroless-debug [TARGET...] [flags] [-- COMMAND [ARG...]]\n       \
+                      kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]",
     after_help = EXAMPLES,
     max_term_width = 100
 )]
+#[allow(clippy::struct_excessive_bools)] // flags are bools
 pub struct Cli {
-    /// The pod to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
-    /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it).
+    /// The pods to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
+    /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it; every running pod with
+    /// --all-pods). Several TARGETs run COMMAND in each. A first TARGET of `list` lists the
+    /// debug containers instead (a pod named list is pod/list).
     #[arg(value_name = "TARGET")]
-    pub target: Option<String>,
+    pub targets: Vec<String>,
 
     /// Command and arguments to run in the debug container instead of a shell.
     #[arg(last = true, value_name = "COMMAND")]
@@ -101,6 +116,65 @@ pub struct Cli {
     /// Environment variable for the debug container (repeatable).
     #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = "Debug container")]
     pub env: Vec<String>,
+
+    /// Always add a new debug container instead of reusing a live one made by this tool.
+    #[arg(long = "new", help_heading = "Debug container")]
+    pub new: bool,
+
+    /// Keep the container of an interactive shell for reuse (it ends at --ttl, not with the
+    /// shell). Containers made for a COMMAND are always kept.
+    #[arg(long = "keep", help_heading = "Debug container")]
+    pub keep: bool,
+
+    /// The debug container ends by itself after this long, e.g. 30m, 4h (enforced inside it).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1h",
+        help_heading = "Debug container"
+    )]
+    pub ttl: String,
+
+    /// Why you are debugging (an incident, a ticket); recorded on the debug container.
+    #[arg(long, value_name = "TEXT", help_heading = "Debug container")]
+    pub reason: Option<String>,
+
+    /// Run COMMAND in every running pod that matches this label selector.
+    #[arg(
+        short = 'l',
+        long = "selector",
+        value_name = "SELECTOR",
+        help_heading = "Many pods"
+    )]
+    pub selector: Option<String>,
+
+    /// With a workload TARGET: every running pod of it, not one.
+    #[arg(long = "all-pods", help_heading = "Many pods")]
+    pub all_pods: bool,
+
+    /// How many pods to work on at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        help_heading = "Many pods"
+    )]
+    pub max_parallel: usize,
+
+    /// Output format: text (line-prefixed for many pods), json (one document) or jsonl (one
+    /// object per pod).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "text",
+        help_heading = "Many pods"
+    )]
+    pub output: String,
+
+    /// With list: the debug containers of every namespace.
+    #[arg(short = 'A', long = "all-namespaces", help_heading = "Many pods")]
+    pub all_namespaces: bool,
 
     /// Keep stdin open and send input to the debug container (implied for a shell).
     #[arg(short = 'i', long = "stdin", help_heading = "Session")]

@@ -1,7 +1,11 @@
 # distroless-debug entry script (POSIX sh; works with busybox ash, dash and bash).
 #
-# Run by the plugin as the debug container's command:
-#   sh -c "$THIS_SCRIPT" distroless-debug [COMMAND [ARG...]]
+# Run by the plugin in three ways, told apart by $0:
+#   sh -c "$THIS_SCRIPT" distroless-debug [COMMAND [ARG...]]       the container's main process
+#   sh -c "$THIS_SCRIPT" distroless-debug                          ... with DISTROLESS_DEBUG_KEEPALIVE=1:
+#                                        keep-alive: sleep until the TTL, then end every process
+#                                        of this container (commands and shells come through exec)
+#   sh -c "$THIS_SCRIPT" distroless-debug-exec [COMMAND [ARG...]]  through exec, in a kept container
 # With no COMMAND it starts an interactive shell; with one it execs it. Either way it exports
 #   TARGET_PID   the target container's main process, as seen from here
 #   TARGET_ROOT  /proc/$TARGET_PID/root: the target's filesystem (volumes included)
@@ -9,7 +13,8 @@
 #   DISTROLESS_DEBUG_TARGET      target container name (banner only)
 #   DISTROLESS_DEBUG_HANDSHAKE   tty | stdin | none: wait until the client has attached
 #   DISTROLESS_DEBUG_CHROOT      auto | never: offer the target's filesystem as the shell's root
-#   DISTROLESS_DEBUG_TTL         seconds after which the session ends by itself (0 or unset: never)
+#   DISTROLESS_DEBUG_TTL         seconds after which the container ends by itself (0 or unset: never)
+#   DISTROLESS_DEBUG_KEEPALIVE   1: the main process only keeps the container alive until the TTL
 #   DISTROLESS_DEBUG_TARGET_PID  override the detected target process
 #   DISTROLESS_DEBUG_BY, _AT, _REASON, _VERSION, _PROFILE   audit record (shown in the banner)
 
@@ -44,6 +49,8 @@ dd_handshake() {
 # The hook for a time to live: after DISTROLESS_DEBUG_TTL seconds, hang up process $1 (an
 # interactive shell ignores TERM but not HUP), then kill it.
 dd_arm_ttl() {
+  # Through exec, the keep-alive main process enforces the TTL for the whole container.
+  [ "$0" = distroless-debug-exec ] && return 0
   dd_ttl=${DISTROLESS_DEBUG_TTL:-0}
   case $dd_ttl in '' | *[!0-9]*) dd_ttl=0 ;; esac
   [ "$dd_ttl" -gt 0 ] || return 0
@@ -54,6 +61,43 @@ dd_arm_ttl() {
     sleep 5
     kill -KILL "$1" 2>/dev/null
   ) &
+}
+
+# Every other process of this container (same mount namespace): the commands and shells that
+# came through exec. With targetContainerName the runtime may not kill them when the main
+# process ends, since the container has no PID namespace of its own.
+dd_our_processes() {
+  dd_self_ns=$(readlink /proc/$$/ns/mnt 2>/dev/null) || return 0
+  for dd_p in $(ls /proc 2>/dev/null | grep '^[0-9][0-9]*$'); do
+    [ "$dd_p" = "$$" ] && continue
+    [ "$(readlink "/proc/$dd_p/ns/mnt" 2>/dev/null)" = "$dd_self_ns" ] && printf '%s\n' "$dd_p"
+  done
+}
+
+# Keep-alive: the main process of a container kept for reuse. It sleeps until the TTL (or a
+# TERM from the kubelet), then hangs up and kills what runs through exec, and ends, which ends
+# the container: the deadline holds even if no client is left.
+dd_keep_alive() {
+  dd_ttl=${DISTROLESS_DEBUG_TTL:-3600}
+  case $dd_ttl in '' | 0 | *[!0-9]*) dd_ttl=3600 ;; esac
+  trap 'dd_end_all; exit 0' TERM INT HUP
+  sleep "$dd_ttl" &
+  wait $!
+  dd_say "time to live of ${dd_ttl}s reached; ending the debug container"
+  dd_end_all
+  exit 0
+}
+
+dd_end_all() {
+  dd_victims=$(dd_our_processes)
+  [ -n "$dd_victims" ] || return 0
+  # shellcheck disable=SC2086 # a list of PIDs
+  kill -HUP $dd_victims 2>/dev/null
+  sleep 2
+  dd_victims=$(dd_our_processes)
+  # shellcheck disable=SC2086
+  [ -n "$dd_victims" ] && kill -KILL $dd_victims 2>/dev/null
+  return 0
 }
 
 # The target's main process. With targetContainerName we share the target container's PID
@@ -215,7 +259,11 @@ dd_banner() {
   } >&2
 }
 
-dd_handshake
+if [ "$0" != distroless-debug-exec ]; then
+  [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" = 1 ] && dd_keep_alive
+  # Through exec the streams are connected before the process starts: no handshake.
+  dd_handshake
+fi
 dd_find_target
 TARGET_ROOT=/proc/$TARGET_PID/root
 export TARGET_PID TARGET_ROOT

@@ -38,6 +38,7 @@ pub enum ApiCall {
     PatchEphemeralContainers,
     WatchPod,
     Attach,
+    Exec,
     Logs,
 }
 
@@ -51,6 +52,7 @@ impl ApiCall {
             ApiCall::PatchEphemeralContainers => ("patch", "pods/ephemeralcontainers"),
             ApiCall::WatchPod => ("watch", "pods"),
             ApiCall::Attach => ("create", "pods/attach"),
+            ApiCall::Exec => ("create", "pods/exec"),
             ApiCall::Logs => ("get", "pods/log"),
         }
     }
@@ -208,6 +210,16 @@ pub enum Error {
     #[error("attach: {0}")]
     Attach(String),
 
+    #[error("exec in {container:?} of pod {pod:?} failed: {message}")]
+    Exec {
+        pod: String,
+        container: String,
+        message: String,
+    },
+
+    #[error("no running pod matches {what}")]
+    NoPods { what: String },
+
     #[error("{context}: {source}")]
     Io {
         context: &'static str,
@@ -245,6 +257,42 @@ pub fn fmt_duration(d: Duration) -> String {
 }
 
 impl Error {
+    /// A stable, machine-readable name of the error (the `reason` of `-o json` errors).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage { .. } => "Usage",
+            Error::Custom { .. } => "Custom",
+            Error::Kubeconfig { .. } => "Kubeconfig",
+            Error::PodNotFound { .. } => "PodNotFound",
+            Error::WorkloadNotFound { .. } => "WorkloadNotFound",
+            Error::NoReadyPod { .. } => "NoReadyPod",
+            Error::PodNotRunning { .. } => "PodNotRunning",
+            Error::ContainerNotFound { .. } => "ContainerNotFound",
+            Error::AmbiguousContainer { .. } => "AmbiguousContainer",
+            Error::ContainerNotRunning { .. } => "ContainerNotRunning",
+            Error::NameTaken { .. } => "NameTaken",
+            Error::EphemeralUnsupported => "EphemeralUnsupported",
+            Error::Forbidden { .. } => "Forbidden",
+            Error::PodSecurity { .. } => "PodSecurity",
+            Error::AdmissionRefused { .. } => "AdmissionRefused",
+            Error::Invalid { .. } => "Invalid",
+            Error::Unauthorized => "Unauthorized",
+            Error::ContainerStart { .. } => "ContainerStart",
+            Error::PodDeleted { .. } => "PodDeleted",
+            Error::Timeout { .. } => "Timeout",
+            Error::RequestTimeout { .. } => "RequestTimeout",
+            Error::Connect { .. } => "Connect",
+            Error::Interrupted => "Interrupted",
+            Error::Signal { .. } => "Signal",
+            Error::ExitCodeUnknown { .. } => "ExitCodeUnknown",
+            Error::Api { .. } => "Api",
+            Error::Attach { .. } => "Attach",
+            Error::Exec { .. } => "Exec",
+            Error::NoPods { .. } => "NoPods",
+            Error::Io { .. } => "Io",
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -361,7 +409,7 @@ pub fn minimal_role(namespace: &str) -> String {
     resources: [\"pods/ephemeralcontainers\"]
     verbs: [\"patch\"]
   - apiGroups: [\"\"]
-    resources: [\"pods/attach\"]
+    resources: [\"pods/attach\", \"pods/exec\"]
     verbs: [\"get\", \"create\"]
   - apiGroups: [\"\"]
     resources: [\"pods/log\"]

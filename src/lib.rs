@@ -4,26 +4,35 @@
 //!
 //! 1. [`cli`] parses flags (clap only); [`options`] validates them into [`options::Options`].
 //! 2. [`client`] builds a `kube::Client` from kubeconfig as kubectl does.
-//! 3. [`resolve`] GETs the pod (or a ready pod of a workload); [`target`] decides the target
-//!    container and refuses pods and containers that are not running.
-//! 4. [`spec`] builds the ephemeral container ([`profile`], `--custom`, non-root UID, the
-//!    entry script `entry.sh`); [`inject`] adds it with one strategic-merge PATCH and, on a
-//!    403, tells RBAC from Pod Security ([`pss`]).
-//! 5. [`wait`] watches the pod until the container runs, failing fast on image errors.
-//! 6. [`session`] attaches the terminal and returns the container's exit code.
+//! 3. [`resolve`] GETs the pod (or a ready pod of a workload) while [`audit`] asks who we are;
+//!    [`target`] decides the target container and refuses pods and containers that are not
+//!    running.
+//! 4. [`reuse`] looks for a live debug container of ours with the same spec; if there is one,
+//!    go to 6 with exec.
+//! 5. [`spec`] builds the ephemeral container ([`profile`], `--custom`, non-root UID, the
+//!    entry script `entry.sh`, audit and TTL); [`inject`] adds it with one strategic-merge
+//!    PATCH and, on a 403, tells RBAC from Pod Security ([`pss`]); [`wait`] watches the pod
+//!    until the container runs, failing fast on image errors.
+//! 6. [`session`] execs the command or shell in a kept container, or attaches the terminal to
+//!    a session-bound one, and returns the exit code.
 //!
+//! Many pods ([`fanout`]) run steps 3-6 concurrently per pod; [`list`] reads step 5's records.
 //! Every decision is a pure function over `&Pod` and options; API calls are thin edges.
 //! Errors are typed in [`error`] and printed once by [`output`].
 
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod error;
+pub mod fanout;
 pub mod inject;
+pub mod list;
 pub mod options;
 pub mod output;
 pub mod profile;
 pub mod pss;
 pub mod resolve;
+pub mod reuse;
 pub mod session;
 pub mod spec;
 pub mod target;
@@ -56,25 +65,74 @@ pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
         })
 }
 
-/// A debug container that has started (or already ended), ready for the session.
+/// A debug container ready for the session: fresh and started (or already ended), or reused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
     pub pod: String,
     pub container: String,
+    /// The target container.
+    pub target: String,
     pub started: Started,
+    /// What the container's main process is: the session, or a keep-alive (then the command
+    /// or shell runs through exec).
+    pub mode: spec::Mode,
+    /// An existing container was chosen instead of adding one.
+    pub reused: bool,
 }
 
-/// Runs one debug session; returns the exit code for the process.
+/// Whether a new container keeps itself alive for reuse: always for a COMMAND (it runs through
+/// exec), for a shell only with `--keep` (a shell's container otherwise ends with it). Pure.
+pub fn mode_for(options: &Options) -> spec::Mode {
+    if options.session.is_shell() && !options.keep {
+        spec::Mode::Session
+    } else {
+        spec::Mode::KeepAlive
+    }
+}
+
+/// Runs one session, or a command in many pods, or `list`; returns the exit code.
 pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     for w in &options.warnings {
         printer.warn(w);
     }
+    if options.action == options::Action::List {
+        let cluster = client::connect(&options.connection).await?;
+        return list::run(&cluster, &options, printer).await;
+    }
     let custom = load_custom(&options)?;
     let cluster = client::connect(&options.connection).await?;
+    if options.many() {
+        return fanout::run(&cluster, &options, custom.as_ref(), printer).await;
+    }
     let prepared = tokio::select! {
         r = prepare(&cluster, &options, custom.as_ref(), printer) => r?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
     };
+    if prepared.mode == spec::Mode::KeepAlive {
+        let plan = session::ExecPlan {
+            pod: &prepared.pod,
+            container: &prepared.container,
+            command: spec::exec_command(&options.session.command),
+            tty: options.session.tty,
+            stdin: options.session.stdin,
+        };
+        let io = session::Io {
+            stdout: tokio::io::stdout(),
+            stderr: tokio::io::stderr(),
+            stdin: session::StdinSource::Process,
+            size: if plan.tty {
+                session::resize::current()
+            } else {
+                None
+            },
+            follow_resize: plan.tty,
+        };
+        let code = tokio::select! {
+            r = session::exec_with(&cluster, &plan, io) => r?,
+            e = session::interrupted() => return Err(e),
+        };
+        return Ok(session::exit_code_from(code));
+    }
     let plan = session::Plan {
         pod: &prepared.pod,
         container: &prepared.container,
@@ -90,45 +148,96 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     }
 }
 
-/// Resolve, inject and wait: everything before the session (GET, PATCH, WATCH for a pod).
+/// Resolve, then reuse or inject and wait: everything before the session. For a pod: GET (with
+/// a concurrent SelfSubjectReview for the audit record), then either nothing more (reuse) or
+/// PATCH and WATCH.
 pub async fn prepare(
     cluster: &Cluster,
     options: &Options,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
-    let pod = resolve::resolve_pod(cluster, &options.target, printer).await?;
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    target::check_pod_running(&pod)?;
-    let target_container = target::choose_container(&pod, options.target_container.as_deref())?;
-    target::check_container_running(&pod, &target_container)?;
+    let (pod, reviewed) = tokio::join!(
+        resolve::resolve_pod(cluster, &options.target, printer),
+        audit::who_am_i(cluster)
+    );
+    let pod = pod?;
+    let audit = audit::record(
+        reviewed,
+        cluster.user.as_deref(),
+        options.reason.as_deref(),
+        options.ttl,
+        k8s_openapi::jiff::Timestamp::now(),
+    );
+    Box::pin(prepare_in(
+        cluster,
+        &pod,
+        options.target_container.as_deref(),
+        options,
+        custom,
+        &audit,
+        printer,
+    ))
+    .await
+}
 
-    let name = spec::container_name(&pod, options.container.name.as_deref(), |n| {
-        rand::random_range(0..n)
-    })?;
-    let audit = Audit {
-        by: cluster.user.clone(),
-        at: k8s_openapi::jiff::Timestamp::now()
-            .round(k8s_openapi::jiff::Unit::Second)
-            .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now())
-            .to_string(),
-        reason: None,
-        ttl_seconds: None,
-    };
-    let build = |profile| {
+/// [`prepare`] for a pod already read.
+pub async fn prepare_in(
+    cluster: &Cluster,
+    pod: &Pod,
+    requested_target: Option<&str>,
+    options: &Options,
+    custom: Option<&Custom>,
+    audit: &Audit,
+    printer: &Printer,
+) -> Result<Prepared, Error> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    target::check_pod_running(pod)?;
+    let target_container = target::choose_container(pod, requested_target)?;
+    target::check_container_running(pod, &target_container)?;
+
+    let build = |profile, mode, name: &str| {
         let mut dc = options.container.clone();
         dc.profile = profile;
         spec::build(&spec::Input {
-            pod: &pod,
+            pod,
             target_container: &target_container,
-            name: &name,
+            name,
             container: &dc,
             session: &options.session,
             custom,
-            audit: &audit,
+            audit,
+            mode,
         })
     };
-    let (container, notes) = build(options.container.profile)?;
+
+    if !options.new {
+        let (wanted, _) = build(options.container.profile, spec::Mode::KeepAlive, "-")?;
+        if let Some(name) = reuse::find_reusable(
+            pod,
+            &wanted,
+            options.container.name.as_deref(),
+            k8s_openapi::jiff::Timestamp::now(),
+        ) {
+            printer.status(&format!(
+                "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
+            ));
+            return Ok(Prepared {
+                pod: pod_name,
+                container: name,
+                target: target_container,
+                started: Started::Running,
+                mode: spec::Mode::KeepAlive,
+                reused: true,
+            });
+        }
+    }
+
+    let mode = mode_for(options);
+    let name = spec::container_name(pod, options.container.name.as_deref(), |n| {
+        rand::random_range(0..n)
+    })?;
+    let (container, notes) = build(options.container.profile, mode, &name)?;
     for n in &notes {
         printer.status(n);
     }
@@ -136,12 +245,19 @@ pub async fn prepare(
     let stored = match inject::add_debug_container(cluster, &pod_name, &container).await {
         Ok(p) => p,
         Err(err @ Error::Forbidden { .. }) => {
-            return Err(explain_patch_refusal(cluster, &pod, options, err, &build).await);
+            let container_for = |p| build(p, mode, &name).map(|(c, _)| c).unwrap_or_default();
+            return Err(explain_patch_refusal(cluster, pod, options, err, &container_for).await);
         }
         Err(e) => return Err(e),
     };
+    let kept = match mode {
+        spec::Mode::KeepAlive => {
+            format!(", kept for reuse for {}", error::fmt_duration(options.ttl))
+        }
+        spec::Mode::Session => String::new(),
+    };
     printer.status(&format!(
-        "Added debug container {name} ({}, profile {}) to pod {pod_name}, targeting container {target_container}",
+        "Added debug container {name} ({}, profile {}) to pod {pod_name}, targeting container {target_container}{kept}",
         options.container.image, options.container.profile
     ));
     let started = wait::until_started(
@@ -153,10 +269,22 @@ pub async fn prepare(
         printer,
     )
     .await?;
+    if let (spec::Mode::KeepAlive, Started::Terminated { exit_code }) = (mode, &started) {
+        // The keep-alive process only sleeps: ending at once means the toolbox cannot run it.
+        return Err(Error::ContainerStart {
+            container: name,
+            reason: "Exited".to_owned(),
+            message: format!("the keep-alive process ended at once with exit code {exit_code}"),
+            image: options.container.image.clone(),
+        });
+    }
     Ok(Prepared {
         pod: pod_name,
         container: name,
+        target: target_container,
         started,
+        mode,
+        reused: false,
     })
 }
 
@@ -165,17 +293,16 @@ async fn explain_patch_refusal(
     pod: &Pod,
     options: &Options,
     rbac_error: Error,
-    build: &dyn Fn(profile::Profile) -> Result<(EphemeralContainer, Vec<String>), Error>,
+    container_for: &dyn Fn(profile::Profile) -> EphemeralContainer,
 ) -> Error {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let facts = inject::refusal_facts(cluster, &pod_name, rbac_error.to_string()).await;
-    let container_for = |p| build(p).map(|(c, _)| c).unwrap_or_default();
     inject::explain_forbidden(
         &facts,
         options.container.profile,
         &cluster.namespace,
         pod.spec.as_ref().and_then(|s| s.security_context.as_ref()),
-        &container_for,
+        container_for,
         rbac_error,
     )
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::target::{TargetRef, parse_target, validate_dns_label};
+use crate::target::{Kind, TargetRef, parse_target, validate_dns_label};
 
 /// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
 /// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].
@@ -74,12 +74,53 @@ impl Session {
     }
 }
 
+/// What the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A session or a command in one pod or many.
+    Debug,
+    /// `list`: show the debug containers.
+    List,
+}
+
+/// `-o/--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+    Jsonl,
+}
+
+/// Default of `--ttl`.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+
 /// Validated options for one run.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // one per flag
 pub struct Options {
+    pub action: Action,
     pub connection: Connection,
+    /// The first TARGET (for a single session); see [`Options::targets`] for all.
     pub target: TargetRef,
-    /// `--target` or the `/CONTAINER` suffix.
+    /// Every TARGET (empty with `-l`, or for `list` without one).
+    pub targets: Vec<TargetRef>,
+    /// `-l/--selector`.
+    pub selector: Option<String>,
+    /// `--all-pods`: every running pod of a workload TARGET.
+    pub all_pods: bool,
+    /// `-A` (list only).
+    pub all_namespaces: bool,
+    /// `--new`: never reuse.
+    pub new: bool,
+    /// `--keep`: an interactive shell's container is kept for reuse.
+    pub keep: bool,
+    /// `--ttl`.
+    pub ttl: Duration,
+    /// `--reason`.
+    pub reason: Option<String>,
+    pub max_parallel: usize,
+    pub output: Output,
+    /// `--target` or the `/CONTAINER` suffix of the first TARGET.
     pub target_container: Option<String>,
     pub container: DebugContainer,
     pub session: Session,
@@ -91,15 +132,104 @@ pub struct Options {
 }
 
 impl Options {
+    /// Whether the run goes through the many-pods path (several or selected pods, or
+    /// structured output), as opposed to one session in one pod.
+    pub fn many(&self) -> bool {
+        self.targets.len() > 1
+            || self.selector.is_some()
+            || self.all_pods
+            || self.output != Output::Text
+    }
+
+    /// The target container for `target`: its `/CONTAINER` suffix, else `--target`.
+    pub fn container_for(&self, target: &TargetRef) -> Option<String> {
+        target
+            .container
+            .clone()
+            .or_else(|| self.target_container.clone())
+    }
+
     /// Validates the parsed flags.
     pub fn from_cli(cli: Cli, env: &Environment) -> Result<Options, Error> {
         let usage = Error::Usage;
-        let Some(target) = cli.target.as_deref() else {
-            return Err(usage(
-                "a TARGET is required: NAME, pod/NAME, pod/NAME/CONTAINER or deploy|sts|ds|rs|job/NAME".to_owned(),
-            ));
+        let mut raw_targets = cli.targets.clone();
+        let action = if raw_targets.first().map(String::as_str) == Some("list") {
+            raw_targets.remove(0);
+            Action::List
+        } else {
+            Action::Debug
         };
-        let target = parse_target(target).map_err(usage)?;
+        let targets = raw_targets
+            .iter()
+            .map(|t| parse_target(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
+        let selector = cli.selector.clone().filter(|s| !s.trim().is_empty());
+        if selector.is_some() && !targets.is_empty() {
+            return Err(usage(
+                "-l/--selector and TARGET are exclusive: name pods, or select them".to_owned(),
+            ));
+        }
+        let output = match cli.output.as_str() {
+            "text" | "" => Output::Text,
+            "json" => Output::Json,
+            "jsonl" => Output::Jsonl,
+            o => {
+                return Err(usage(format!(
+                    "invalid -o/--output {o:?}: one of text, json, jsonl"
+                )));
+            }
+        };
+        match action {
+            Action::List => {
+                if targets.len() > 1 {
+                    return Err(usage("list takes at most one TARGET".to_owned()));
+                }
+                if !cli.command.is_empty() || cli.stdin || cli.tty {
+                    return Err(usage("list takes no COMMAND, -i or -t".to_owned()));
+                }
+                if cli.all_namespaces && (selector.is_some() || !targets.is_empty()) {
+                    return Err(usage(
+                        "list: -A/--all-namespaces takes no TARGET (combine it with -l instead)"
+                            .to_owned(),
+                    ));
+                }
+            }
+            Action::Debug => {
+                if targets.is_empty() && selector.is_none() {
+                    return Err(usage(
+                        "a TARGET is required: NAME, pod/NAME, pod/NAME/CONTAINER or deploy|sts|ds|rs|job/NAME (or -l SELECTOR)".to_owned(),
+                    ));
+                }
+                if cli.all_namespaces {
+                    return Err(usage("-A/--all-namespaces is for list only".to_owned()));
+                }
+            }
+        }
+        if cli.all_pods && !targets.iter().any(|t| t.kind != Kind::Pod) {
+            return Err(usage(
+                "--all-pods needs a workload TARGET (deploy|sts|ds|rs|job/NAME)".to_owned(),
+            ));
+        }
+        if cli.max_parallel == 0 {
+            return Err(usage("--max-parallel must be at least 1".to_owned()));
+        }
+        let ttl = parse_duration(&cli.ttl).map_err(|e| usage(format!("--ttl: {e}")))?;
+        if ttl < Duration::from_secs(1) {
+            return Err(usage(
+                "--ttl must be at least 1s: every debug container ends by itself".to_owned(),
+            ));
+        }
+        let reason = cli.reason.clone().filter(|r| !r.trim().is_empty());
+        if reason.as_ref().is_some_and(|r| r.len() > 1024) {
+            return Err(usage("--reason is longer than 1024 bytes".to_owned()));
+        }
+        let placeholder = TargetRef {
+            kind: Kind::Pod,
+            name: String::new(),
+            container: None,
+        };
+        let target = targets.first().cloned().unwrap_or(placeholder);
 
         let target_container = match (&cli.target_container, &target.container) {
             (Some(flag), Some(suffix)) if flag != suffix => {
@@ -143,6 +273,20 @@ impl Options {
             .map_err(usage)?;
 
         let mut warnings = Vec::new();
+        let many =
+            targets.len() > 1 || selector.is_some() || cli.all_pods || output != Output::Text;
+        if action == Action::Debug && many {
+            if cli.command.is_empty() {
+                return Err(usage(
+                    "several pods, -l, --all-pods and -o json/jsonl run a COMMAND: add -- COMMAND [ARG...]".to_owned(),
+                ));
+            }
+            if cli.tty {
+                return Err(usage(
+                    "-t/--tty is for one pod; several pods take no terminal".to_owned(),
+                ));
+            }
+        }
         let session = if cli.command.is_empty() {
             // A shell always reads stdin; it gets a TTY when we have a terminal to give it.
             let terminal = env.stdin_is_terminal && env.stdout_is_terminal;
@@ -182,6 +326,18 @@ impl Options {
             .map_err(|e| usage(format!("--request-timeout: {e}")))?;
 
         Ok(Options {
+            action,
+            target,
+            targets,
+            selector,
+            all_pods: cli.all_pods,
+            all_namespaces: cli.all_namespaces,
+            new: cli.new,
+            keep: cli.keep,
+            ttl,
+            reason,
+            max_parallel: cli.max_parallel,
+            output,
             connection: Connection {
                 kubeconfig: cli.kubeconfig,
                 context: cli.context,
@@ -192,7 +348,6 @@ impl Options {
                 impersonate_groups: cli.as_group,
                 request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
             },
-            target,
             target_container,
             container: DebugContainer {
                 name: cli.container,
@@ -429,6 +584,72 @@ mod tests {
         assert_eq!(o.connection.impersonate_groups, ["a", "b"]);
         assert_eq!(o.connection.request_timeout, Some(Duration::from_secs(5)));
         assert_eq!(o.verbosity, 6);
+    }
+
+    #[test]
+    fn many_pods_list_and_new_flags() {
+        let e = env(false);
+        let o = opts(&["pod/a", "pod/b", "--", "true"], &e).unwrap();
+        assert!(o.many());
+        assert_eq!(o.targets.len(), 2);
+        assert_eq!(o.max_parallel, 16);
+        assert_eq!(o.ttl, DEFAULT_TTL);
+        let o = opts(&["-l", "app=api", "-o", "jsonl", "--", "true"], &e).unwrap();
+        assert!(o.many() && o.targets.is_empty());
+        assert_eq!(o.output, Output::Jsonl);
+        let o = opts(
+            &[
+                "pod/a", "-o", "json", "--ttl", "5s", "--reason", "INC-1", "--", "id",
+            ],
+            &e,
+        )
+        .unwrap();
+        assert!(o.many());
+        assert_eq!(o.ttl, Duration::from_secs(5));
+        assert_eq!(o.reason.as_deref(), Some("INC-1"));
+        let o = opts(&["pod/a", "--", "id"], &e).unwrap();
+        assert!(!o.many());
+        let o = opts(&["deploy/api", "--all-pods", "--", "id"], &e).unwrap();
+        assert!(o.many() && o.all_pods);
+
+        // list, and a pod named list.
+        let o = opts(&["list"], &e).unwrap();
+        assert_eq!(o.action, Action::List);
+        assert!(o.targets.is_empty());
+        let o = opts(&["list", "pod/x", "-o", "json"], &e).unwrap();
+        assert_eq!(o.action, Action::List);
+        assert_eq!(o.targets[0].name, "x");
+        let o = opts(&["list", "-A"], &e).unwrap();
+        assert!(o.all_namespaces);
+        let o = opts(&["pod/list", "--", "id"], &e).unwrap();
+        assert_eq!((o.action, o.target.name.as_str()), (Action::Debug, "list"));
+    }
+
+    #[test]
+    fn many_pods_usage_errors() {
+        let e = env(true);
+        for (args, want) in [
+            (&["pod/a", "pod/b"][..], "COMMAND"),
+            (&["-l", "app=x"][..], "COMMAND"),
+            (&["pod/a", "-o", "json"][..], "COMMAND"),
+            (&["pod/a", "pod/b", "-it", "--", "top"][..], "-t/--tty"),
+            (&["pod/a", "-l", "app=x", "--", "id"][..], "exclusive"),
+            (&["pod/a", "--all-pods", "--", "id"][..], "--all-pods"),
+            (
+                &["pod/a", "--max-parallel", "0", "--", "id"][..],
+                "--max-parallel",
+            ),
+            (&["pod/a", "--ttl", "0", "--", "id"][..], "--ttl"),
+            (&["pod/a", "-o", "yaml", "--", "id"][..], "-o/--output"),
+            (&["pod/a", "-A", "--", "id"][..], "list only"),
+            (&["list", "a", "b"][..], "at most one"),
+            (&["list", "a", "--", "id"][..], "no COMMAND"),
+            (&["list", "a", "-A"][..], "takes no TARGET"),
+        ] {
+            let err = opts(args, &e).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
     }
 
     #[test]

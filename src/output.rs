@@ -78,6 +78,25 @@ impl Printer {
         let _ = out.write_all(bytes).and_then(|()| out.flush());
     }
 
+    /// Data for stderr (a remote command's own stderr).
+    pub fn data_stderr(&self, bytes: &[u8]) {
+        self.line_bytes(bytes);
+    }
+
+    /// A failure in one of many pods: `PREFIX error: MESSAGE`, and the first line of the hint.
+    pub fn pod_failure(&self, prefix: &str, message: &str, hint: Option<&str>) {
+        let mut text = format!("{prefix} {} {message}\n", self.paint("error:", "1;31"));
+        if let Some(h) = hint.and_then(|h| h.lines().next()) {
+            text.push_str(&format!("{prefix} {} {h}\n", self.paint("hint:", "1;36")));
+        }
+        self.line(&text);
+    }
+
+    fn line_bytes(&self, bytes: &[u8]) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(bytes).and_then(|()| err.flush());
+    }
+
     fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")

@@ -51,6 +51,30 @@ pub async fn resolve_pod(
     Ok(pod)
 }
 
+/// The label selector of a workload TARGET, as the list API takes it.
+pub async fn workload_selector_string(
+    cluster: &Cluster,
+    target: &TargetRef,
+) -> Result<String, Error> {
+    let selector = workload_selector(cluster, target).await?;
+    selector_string(&selector).map_err(|e| Error::NoReadyPod {
+        workload: target.to_string(),
+        summary: e,
+    })
+}
+
+/// LIST the pods of the namespace that match `selector` (one request).
+pub async fn list_pods(cluster: &Cluster, selector: &str) -> Result<Vec<Pod>, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    Ok(timed(
+        cluster.request_timeout,
+        api.list(&ListParams::default().labels(selector)),
+    )
+    .await?
+    .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?
+    .items)
+}
+
 async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<LabelSelector, Error> {
     let c = cluster.client.clone();
     let ns = cluster.namespace.as_str();

@@ -150,6 +150,30 @@ pub fn handshake(session: &Session) -> &'static str {
     }
 }
 
+/// Environment variable that marks a container kept for reuse (see [`Mode::KeepAlive`]).
+pub const KEEPALIVE_ENV: &str = "DISTROLESS_DEBUG_KEEPALIVE";
+
+/// `$0` of the entry script when it runs through exec in a kept container.
+pub const EXEC_ARGV0: &str = "distroless-debug-exec";
+
+/// Audit variables: they differ between two otherwise identical containers.
+pub const AUDIT_ENV: &[&str] = &[
+    "DISTROLESS_DEBUG_AT",
+    "DISTROLESS_DEBUG_BY",
+    "DISTROLESS_DEBUG_REASON",
+    "DISTROLESS_DEBUG_TTL",
+];
+
+/// What the container's main process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The session itself (shell or command), attached to; the container ends with it.
+    Session,
+    /// A keep-alive process that sleeps until the TTL; commands and shells run through exec,
+    /// so later runs can reuse the container.
+    KeepAlive,
+}
+
 /// Everything needed to build the container.
 pub struct Input<'a> {
     pub pod: &'a Pod,
@@ -159,17 +183,36 @@ pub struct Input<'a> {
     pub session: &'a Session,
     pub custom: Option<&'a Custom>,
     pub audit: &'a Audit,
+    pub mode: Mode,
+}
+
+/// The exec command that runs `command` (or a shell, when empty) in a kept container, with
+/// `TARGET_PID`/`TARGET_ROOT` set up by the entry script.
+pub fn exec_command(command: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        ENTRY_SCRIPT.to_owned(),
+        EXEC_ARGV0.to_owned(),
+    ];
+    argv.extend(command.iter().cloned());
+    argv
 }
 
 /// The debug container, and notes for stderr (non-root decisions).
 pub fn build(input: &Input<'_>) -> Result<(EphemeralContainer, Vec<String>), Error> {
     let dc = input.container;
     let mut env: Vec<EnvVar> = dc.env.iter().map(|(k, v)| env_var(k, v)).collect();
+    let keep = input.mode == Mode::KeepAlive;
     env.push(env_var("DISTROLESS_DEBUG_TARGET", input.target_container));
-    env.push(env_var(
-        "DISTROLESS_DEBUG_HANDSHAKE",
-        handshake(input.session),
-    ));
+    if keep {
+        env.push(env_var(KEEPALIVE_ENV, "1"));
+    } else {
+        env.push(env_var(
+            "DISTROLESS_DEBUG_HANDSHAKE",
+            handshake(input.session),
+        ));
+    }
     env.push(env_var("DISTROLESS_DEBUG_PROFILE", dc.profile.name()));
     env.push(env_var(
         "DISTROLESS_DEBUG_VERSION",
@@ -187,7 +230,9 @@ pub fn build(input: &Input<'_>) -> Result<(EphemeralContainer, Vec<String>), Err
     }
 
     let mut args = vec![ENTRY_SCRIPT.to_owned(), "distroless-debug".to_owned()];
-    args.extend(input.session.command.iter().cloned());
+    if !keep {
+        args.extend(input.session.command.iter().cloned());
+    }
 
     let mut c = EphemeralContainer {
         name: input.name.to_owned(),
@@ -196,10 +241,11 @@ pub fn build(input: &Input<'_>) -> Result<(EphemeralContainer, Vec<String>), Err
         command: Some(vec!["sh".to_owned(), "-c".to_owned()]),
         args: Some(args),
         target_container_name: Some(input.target_container.to_owned()),
-        // stdin is always open: for the shell, for -i, and for the one-byte handshake.
-        stdin: Some(true),
-        stdin_once: Some(true),
-        tty: Some(input.session.tty),
+        // A session's stdin is always open: for the shell, for -i, and for the one-byte
+        // handshake. A kept container has no stdin or TTY of its own: exec brings them.
+        stdin: Some(!keep),
+        stdin_once: Some(!keep),
+        tty: Some(!keep && input.session.tty),
         env: Some(env),
         security_context: dc.profile.security_context(),
         termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
@@ -360,9 +406,52 @@ mod tests {
             session: s,
             custom,
             audit: &a,
+            mode: Mode::Session,
         })
         .unwrap();
         (serde_json::to_value(c).unwrap(), notes)
+    }
+
+    #[test]
+    fn keep_alive_container_has_no_command_stdin_or_tty() {
+        let p = pod("api").container("app").build();
+        let s = Session {
+            command: vec!["ss".into(), "-tlnp".into()],
+            stdin: true,
+            tty: true,
+        };
+        let mut a = audit();
+        a.reason = Some("INC-42".into());
+        a.ttl_seconds = Some(600);
+        let (c, _) = build(&Input {
+            pod: &p,
+            target_container: "app",
+            name: "debugger-abcde",
+            container: &dc(Profile::General),
+            session: &s,
+            custom: None,
+            audit: &a,
+            mode: Mode::KeepAlive,
+        })
+        .unwrap();
+        let c = serde_json::to_value(c).unwrap();
+        assert_eq!(c["args"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            (c["stdin"].clone(), c["stdinOnce"].clone(), c["tty"].clone()),
+            (json!(false), json!(false), json!(false))
+        );
+        let env = c["env"].as_array().unwrap();
+        assert!(env.contains(&json!({"name": KEEPALIVE_ENV, "value": "1"})));
+        assert!(env.contains(&json!({"name": "DISTROLESS_DEBUG_REASON", "value": "INC-42"})));
+        assert!(env.contains(&json!({"name": "DISTROLESS_DEBUG_TTL", "value": "600"})));
+        assert!(
+            !env.iter()
+                .any(|e| e["name"] == "DISTROLESS_DEBUG_HANDSHAKE")
+        );
+        assert_eq!(
+            exec_command(&["cat".into()]),
+            ["sh", "-c", ENTRY_SCRIPT, EXEC_ARGV0, "cat"]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use distroless_debug::client::Cluster;
 use distroless_debug::error::Error;
 use distroless_debug::options::{Environment, Options};
 use distroless_debug::output::Printer;
+use distroless_debug::spec::Mode;
 use distroless_debug::wait::Started;
 use distroless_debug::{Prepared, prepare};
 use http::{Method, Request, Response};
@@ -104,12 +105,34 @@ async fn body_json(req: Request<Body>) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Asserts the GET of pod `api` and answers it.
+/// The user name the fake SelfSubjectReview reports.
+const REVIEWED_USER: &str = "alice@example.com";
+
+/// Asserts the GET of pod `api` and the concurrent SelfSubjectReview (in either order) and
+/// answers them.
 async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
-    let (req, send) = handle.next_request().await.expect("GET pod");
-    assert_eq!(req.method(), Method::GET);
-    assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
-    send.send_response(answer);
+    let mut answer = Some(answer);
+    for _ in 0..2 {
+        let (req, send) = handle
+            .next_request()
+            .await
+            .expect("GET pod and SelfSubjectReview");
+        if req.method() == Method::POST {
+            assert_eq!(
+                req.uri().path(),
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+            );
+            send.send_response(respond(
+                201,
+                &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                        "metadata": {}, "status": {"userInfo": {"username": REVIEWED_USER}}}),
+            ));
+        } else {
+            assert_eq!(req.method(), Method::GET);
+            assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
+            send.send_response(answer.take().expect("one GET"));
+        }
+    }
 }
 
 /// Asserts the PATCH on ephemeralcontainers; returns the container it adds.
@@ -148,7 +171,9 @@ fn pod_with(container: &Value, status_extra: Value) -> Value {
 #[tokio::test]
 async fn session_request_sequence_get_patch_watch() {
     let (cluster, mut handle) = cluster();
-    let opts = options(&["pod/api", "--", "ss", "-tlnp"]);
+    let opts = options(&[
+        "pod/api", "--ttl", "10m", "--reason", "INC-9", "--", "ss", "-tlnp",
+    ]);
     let server = async move {
         expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
         let container = expect_patch(&mut handle, |c| respond(200, &pod_with(c, json!({})))).await;
@@ -157,10 +182,24 @@ async fn session_request_sequence_get_patch_watch() {
         assert_eq!(container["targetContainerName"], "app");
         assert_eq!(container["image"], distroless_debug::options::DEFAULT_IMAGE);
         assert_eq!(container["command"], json!(["sh", "-c"]));
-        assert_eq!(container["args"][2], "ss");
-        assert_eq!(container["stdin"], true);
-        assert_eq!(container["stdinOnce"], true);
+        // A command runs through exec in a kept container: its main process is the
+        // keep-alive, with no stdin or TTY of its own.
+        assert_eq!(container["args"].as_array().unwrap().len(), 2);
+        assert_eq!(container["stdin"], false);
+        assert_eq!(container["stdinOnce"], false);
         assert_eq!(container["tty"], false);
+        let env = container["env"].as_array().unwrap();
+        for (k, v) in [
+            ("DISTROLESS_DEBUG_KEEPALIVE", "1"),
+            ("DISTROLESS_DEBUG_BY", REVIEWED_USER),
+            ("DISTROLESS_DEBUG_REASON", "INC-9"),
+            ("DISTROLESS_DEBUG_TTL", "600"),
+        ] {
+            assert!(
+                env.contains(&json!({"name": k, "value": v})),
+                "{k}: {env:?}"
+            );
+        }
         assert_eq!(
             container["securityContext"],
             json!({"capabilities": {"add": ["SYS_PTRACE"]}})
@@ -195,19 +234,44 @@ async fn session_request_sequence_get_patch_watch() {
                 .body(Body::from(events))
                 .unwrap(),
         );
-        name
+        (name, container, handle)
     };
     let printer = Printer::with(true, false);
     let client = prepare(&cluster, &opts, None, &printer);
-    let (prepared, name) = bounded(async { tokio::join!(client, server) }).await;
+    let (prepared, (name, container, mut handle)) =
+        bounded(async { tokio::join!(client, server) }).await;
     assert_eq!(
         prepared.unwrap(),
         Prepared {
             pod: "api".into(),
-            container: name,
-            started: Started::Running
+            container: name.clone(),
+            target: "app".into(),
+            started: Started::Running,
+            mode: Mode::KeepAlive,
+            reused: false,
         }
     );
+
+    // The next run finds that container running: GET only, no PATCH, no WATCH. Another
+    // reason and TTL do not matter; --new would add a container.
+    let opts = options(&["pod/api", "--reason", "other", "--", "id"]);
+    let running = pod_with(
+        &container,
+        ephemeral_status(
+            &name,
+            json!({"running": {"startedAt": k8s_openapi::jiff::Timestamp::now().to_string()}}),
+        ),
+    );
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &running)).await;
+        handle
+    };
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (prepared, _handle) = bounded(async { tokio::join!(client, server) }).await;
+    let prepared = prepared.unwrap();
+    assert!(prepared.reused);
+    assert_eq!(prepared.container, name);
+    assert_eq!(prepared.mode, Mode::KeepAlive);
 }
 
 /// Runs `prepare` against a server script and returns the error.

@@ -177,6 +177,26 @@ where
     Ok(exit_code_from(code))
 }
 
+/// Resolves when this process gets SIGTERM, SIGHUP or SIGINT, with the matching error (exit
+/// code 128+N). For sessions whose terminal is not raw (raw mode turns Ctrl-C into a byte).
+pub async fn interrupted() -> Error {
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return Error::Signal {
+            name: "SIGINT",
+            number: 2,
+        };
+    };
+    tokio::select! {
+        _ = term.recv() => Error::Signal { name: "SIGTERM", number: 15 },
+        _ = hup.recv() => Error::Signal { name: "SIGHUP", number: 1 },
+        _ = tokio::signal::ctrl_c() => Error::Signal { name: "SIGINT", number: 2 },
+    }
+}
+
 /// Waits for the session's status, or a signal to the plugin (which restores the terminal by
 /// returning, and exits 128+N).
 async fn drive(
@@ -211,7 +231,7 @@ async fn drive(
     }
 }
 
-async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
+pub(crate) async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         match from.read(&mut buf).await {

@@ -5,13 +5,19 @@
 //!   shutdown on a blocked read);
 //! - [`resize`]: the first size sent is (w+1, h+1), then the real one, kubectl's trick to make
 //!   the remote shell redraw; SIGWINCH sends the new size;
+//! - [`exec`]: exec into a kept container (commands, reused shells): streams connected before
+//!   the process starts, exit code from the exec Status;
 //! - [`attach`]: kube's websocket attach, every stream read concurrently, driven by the status
 //!   future, output drained with a bound after it; the exit code is read from the container's
 //!   terminated state because attach always reports success.
 
 pub mod attach;
+pub mod exec;
 pub mod resize;
 pub mod stdin;
 pub mod tty;
 
-pub use attach::{Io, Plan, StdinSource, ended_before_attach, exit_code_from, run, run_with};
+pub use attach::{
+    Io, Plan, StdinSource, ended_before_attach, exit_code_from, interrupted, run, run_with,
+};
+pub use exec::{ExecPlan, exec_with, exit_code_of};

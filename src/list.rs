@@ -1,0 +1,262 @@
+//! `kubectl distroless-debug list [TARGET | -l SELECTOR | -A]`: the debug containers made by
+//! this tool, read from pod specs (their environment is the audit record; see `reuse`).
+//! One GET for a pod, one LIST otherwise. Table or `-o json`.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::{Value, json};
+
+use crate::client::{Cluster, timed};
+use crate::error::{ApiCall, Error, classify, fmt_duration};
+use crate::options::{Options, Output};
+use crate::output::Printer;
+use crate::reuse::{Record, age, records, ttl_left};
+use crate::target::Kind;
+
+/// One row: a debug container in a pod.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub namespace: String,
+    pub pod: String,
+    pub record: Record,
+}
+
+/// Rows of every pod, in namespace, pod, spec order. Pure.
+pub fn rows(pods: &[Pod]) -> Vec<Row> {
+    let mut out: Vec<Row> = pods
+        .iter()
+        .flat_map(|p| {
+            let ns = p.metadata.namespace.clone().unwrap_or_default();
+            let pod = p.metadata.name.clone().unwrap_or_default();
+            records(p).into_iter().map(move |record| Row {
+                namespace: ns.clone(),
+                pod: pod.clone(),
+                record,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+    out
+}
+
+fn secs(d: Option<Duration>) -> Value {
+    d.map_or(Value::Null, |d| json!(d.as_secs()))
+}
+
+/// The `-o json` document. Pure.
+pub fn document(rows: &[Row], now: Timestamp) -> Value {
+    json!({
+        "apiVersion": "distroless-debug/v1",
+        "kind": "DebugContainerList",
+        "items": rows.iter().map(|r| json!({
+            "namespace": r.namespace,
+            "pod": r.pod,
+            "name": r.record.name,
+            "image": r.record.image,
+            "target": r.record.target,
+            "profile": r.record.profile,
+            "state": r.record.state.to_string(),
+            "keepAlive": r.record.keep_alive,
+            "startedAt": r.record.at,
+            "ageSeconds": secs(age(&r.record, now)),
+            "ttlSeconds": r.record.ttl_seconds,
+            "ttlLeftSeconds": secs(ttl_left(&r.record, now)),
+            "by": r.record.by,
+            "reason": r.record.reason,
+            "version": r.record.version,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The table, kubectl style (columns padded, `<none>` for missing values). Pure.
+pub fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> String {
+    let dash = |s: Option<&str>| s.filter(|s| !s.is_empty()).unwrap_or("<none>").to_owned();
+    let mut lines: Vec<Vec<String>> = vec![
+        [
+            "NAMESPACE",
+            "POD",
+            "NAME",
+            "IMAGE",
+            "PROFILE",
+            "MODE",
+            "STATE",
+            "AGE",
+            "TTL-LEFT",
+            "BY",
+            "REASON",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    ];
+    for r in rows {
+        let rec = &r.record;
+        lines.push(vec![
+            r.namespace.clone(),
+            r.pod.clone(),
+            rec.name.clone(),
+            rec.image.clone(),
+            dash(rec.profile.as_deref()),
+            if rec.keep_alive {
+                "keep-alive"
+            } else {
+                "session"
+            }
+            .to_owned(),
+            rec.state.to_string(),
+            age(rec, now).map_or_else(|| "<unknown>".to_owned(), fmt_duration),
+            ttl_left(rec, now).map_or_else(|| "-".to_owned(), fmt_duration),
+            dash(rec.by.as_deref()),
+            dash(rec.reason.as_deref()),
+        ]);
+    }
+    if !with_namespace {
+        for l in &mut lines {
+            l.remove(0);
+        }
+    }
+    let cols = lines[0].len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for l in &lines {
+        let mut line = String::new();
+        for (i, cell) in l.iter().enumerate() {
+            if i + 1 == cols {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+async fn pods(cluster: &Cluster, options: &Options, printer: &Printer) -> Result<Vec<Pod>, Error> {
+    let scope = cluster.scope();
+    if let Some(t) = options.targets.first() {
+        if t.kind == Kind::Pod {
+            return Ok(vec![crate::resolve::get_pod(cluster, &t.name).await?]);
+        }
+        let sel = crate::resolve::workload_selector_string(cluster, t).await?;
+        let _ = printer;
+        return crate::resolve::list_pods(cluster, &sel).await;
+    }
+    let params = match &options.selector {
+        Some(s) => ListParams::default().labels(s),
+        None => ListParams::default(),
+    };
+    let api: Api<Pod> = if options.all_namespaces {
+        Api::all(cluster.client.clone())
+    } else {
+        Api::namespaced(cluster.client.clone(), &cluster.namespace)
+    };
+    Ok(timed(cluster.request_timeout, api.list(&params))
+        .await?
+        .map_err(|e| classify(e, ApiCall::ListPods, "", &scope))?
+        .items)
+}
+
+/// Prints the debug containers; exit code 0 (also when there are none).
+pub async fn run(cluster: &Cluster, options: &Options, printer: &Printer) -> Result<u8, Error> {
+    let pods = pods(cluster, options, printer).await?;
+    let rows = rows(&pods);
+    let now = Timestamp::now();
+    match options.output {
+        Output::Json => {
+            let mut text = serde_json::to_string_pretty(&document(&rows, now)).unwrap_or_default();
+            text.push('\n');
+            printer.data(text.as_bytes());
+        }
+        Output::Jsonl => {
+            if let Value::Array(items) = &document(&rows, now)["items"] {
+                for item in items {
+                    printer.data(format!("{item}\n").as_bytes());
+                }
+            }
+        }
+        Output::Text => {
+            if rows.is_empty() {
+                printer.status("No debug containers found.");
+            } else {
+                printer.data(table(&rows, now, options.all_namespaces).as_bytes());
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reuse::State;
+
+    fn row(ns: &str, pod: &str, name: &str) -> Row {
+        Row {
+            namespace: ns.into(),
+            pod: pod.into(),
+            record: Record {
+                name: name.into(),
+                image: "toolbox:1".into(),
+                target: Some("app".into()),
+                profile: Some("general".into()),
+                version: Some("0.1.0".into()),
+                by: Some("alice".into()),
+                at: Some("2026-01-02T03:00:00Z".into()),
+                reason: None,
+                ttl_seconds: Some(3600),
+                keep_alive: true,
+                state: State::Running,
+                started_at: Some("2026-01-02T03:00:00Z".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn table_and_json() {
+        let now: Timestamp = "2026-01-02T03:10:00Z".parse().unwrap();
+        let rows = vec![row("ns", "api", "debugger-aaaaa")];
+        let t = table(&rows, now, false);
+        let mut lines = t.lines();
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("POD "));
+        assert!(
+            header.contains(" BY ") && header.ends_with("REASON"),
+            "{header}"
+        );
+        let line = lines.next().unwrap();
+        for cell in [
+            "api",
+            "debugger-aaaaa",
+            "toolbox:1",
+            "general",
+            "keep-alive",
+            "Running",
+            "10m",
+            "50m",
+            "alice",
+            "<none>",
+        ] {
+            assert!(line.contains(cell), "{line}");
+        }
+        assert!(table(&rows, now, true).starts_with("NAMESPACE"));
+        let d = document(&rows, now);
+        assert_eq!(d["items"][0]["ttlLeftSeconds"], 3000);
+        assert_eq!(d["items"][0]["ageSeconds"], 600);
+        assert_eq!(d["items"][0]["state"], "Running");
+        assert_eq!(d["items"][0]["reason"], Value::Null);
+    }
+}
