@@ -56,6 +56,8 @@ fn docs_rbac_is_enough_to_debug_and_no_more() {
     for (verb, resource) in [
         ("patch", "pods/ephemeralcontainers"),
         ("create", "pods/attach"),
+        ("get", "pods/exec"),
+        ("create", "pods/exec"),
         ("get", "deployments.apps"),
         ("get", "jobs.batch"),
     ] {
@@ -93,6 +95,26 @@ fn docs_rbac_is_enough_to_debug_and_no_more() {
         exit.screen
     );
     assert_eq!(exit.stty_before, exit.stty_after, "terminal restored");
+
+    // A command runs through exec: its output and exit code come back.
+    let out = run_plugin(
+        &[
+            "-n",
+            &ns.name,
+            "pod/app",
+            "--",
+            "sh",
+            "-c",
+            "echo OUT-$((6*7)); exit 3",
+        ],
+        &env_as("bob"),
+    );
+    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("OUT-42"),
+        "stdout:\n{}",
+        text(&out.stdout)
+    );
 
     let pod = cluster().pod_json(&ns.name, "app");
     let by = pod["spec"]["ephemeralContainers"][0]["env"]
