@@ -298,8 +298,8 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     tracing::debug!(
-        cluster = %config.cluster_url,
-        proxy = config.proxy_url.as_ref().map(ToString::to_string),
+        cluster = %redact_userinfo(&config.cluster_url),
+        proxy = config.proxy_url.as_ref().map(redact_userinfo),
         context = context_name.as_deref(),
         namespace = %namespace,
         insecure = config.accept_invalid_certs,
@@ -315,9 +315,38 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     })
 }
 
+/// A URL for the logs: any `user:password@` in it replaced by `***@`, since proxies and
+/// servers may carry credentials there.
+pub fn redact_userinfo(url: &http::Uri) -> String {
+    let text = url.to_string();
+    match url.authority() {
+        Some(authority) if authority.as_str().contains('@') => {
+            let host = authority.as_str().rsplit_once('@').map_or("", |(_, h)| h);
+            text.replacen(authority.as_str(), &format!("***@{host}"), 1)
+        }
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_never_reach_the_logs() {
+        assert_eq!(
+            redact_userinfo(&uri("http://user:s3cret@proxy.example:3128")),
+            "http://***@proxy.example:3128/"
+        );
+        assert_eq!(
+            redact_userinfo(&uri("socks5://token@10.0.0.1:1080")),
+            "socks5://***@10.0.0.1:1080/"
+        );
+        assert_eq!(
+            redact_userinfo(&uri("https://127.0.0.1:6443")),
+            "https://127.0.0.1:6443/"
+        );
+    }
 
     fn uri(s: &str) -> http::Uri {
         s.parse().unwrap()
