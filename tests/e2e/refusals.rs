@@ -129,3 +129,48 @@ fn restricted_namespace_explains_and_accepts_the_restricted_profile() {
     assert_eq!(exit.code, 0, "screen:\n{}", exit.screen);
     assert_eq!(exit.stty_before, exit.stty_after);
 }
+
+#[test]
+fn pending_pod_and_ambiguous_container_are_refused_before_any_change() {
+    let ns = Namespace::new("notrunning", None);
+    let c = cluster();
+    // A pod no node can take stays Pending.
+    let pending = crate::harness::target_pod_yaml(&ns.name, "pending", &c.target_image, "")
+        .replace("spec:\n", "spec:\n  nodeSelector: {nowhere: \"true\"}\n");
+    c.apply(&pending);
+    let out = run_plugin(
+        &["-n", &ns.name, "pod/pending", "--", "true"],
+        &plugin_env(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("Pending"), "says the phase:\n{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(c.pod_json(&ns.name, "pending")["spec"]["ephemeralContainers"].is_null());
+
+    // Two containers, no annotation: a list to choose from.
+    let mut two = crate::harness::target_pod_yaml(&ns.name, "two", &c.target_image, "");
+    two.push_str(&format!(
+        "  - name: sidecar\n    image: {}\n    imagePullPolicy: Never\n    securityContext:\n      allowPrivilegeEscalation: false\n      capabilities: {{drop: [ALL]}}\n",
+        c.pause_image
+    ));
+    c.apply(&two);
+    c.wait_ready(&ns.name, "two");
+    let out = run_plugin(&["-n", &ns.name, "pod/two", "--", "true"], &plugin_env());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("app") && stderr.contains("sidecar") && stderr.contains("--target"),
+        "lists the containers and the flag:\n{stderr}"
+    );
+    assert!(c.pod_json(&ns.name, "two")["spec"]["ephemeralContainers"].is_null());
+
+    // A missing pod names the namespace.
+    let out = run_plugin(&["-n", &ns.name, "pod/nope", "--", "true"], &plugin_env());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("not found") && stderr.contains(&ns.name),
+        "{stderr}"
+    );
+}
