@@ -6,7 +6,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{AttachParams, LogParams};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::signal::unix::{SignalKind, signal};
 
 use super::tty::RawModeGuard;
 use super::{resize, stdin};
@@ -180,21 +179,7 @@ where
 /// Resolves when this process gets SIGTERM, SIGHUP or SIGINT, with the matching error (exit
 /// code 128+N). For sessions whose terminal is not raw (raw mode turns Ctrl-C into a byte).
 pub async fn interrupted() -> Error {
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return Error::Signal {
-            name: "SIGINT",
-            number: 2,
-        };
-    };
-    tokio::select! {
-        _ = term.recv() => Error::Signal { name: "SIGTERM", number: 15 },
-        _ = hup.recv() => Error::Signal { name: "SIGHUP", number: 1 },
-        _ = tokio::signal::ctrl_c() => Error::Signal { name: "SIGINT", number: 2 },
-    }
+    super::signals::termination().await
 }
 
 /// Waits for the session's status, or a signal to the plugin (which restores the terminal by
@@ -206,14 +191,6 @@ async fn drive(
         >,
     >,
 ) -> Result<(), Error> {
-    let mut term = signal(SignalKind::terminate()).map_err(|source| Error::Io {
-        context: "cannot handle SIGTERM",
-        source,
-    })?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|source| Error::Io {
-        context: "cannot handle SIGHUP",
-        source,
-    })?;
     let status = async {
         match status {
             Some(s) => s.await,
@@ -225,9 +202,7 @@ async fn drive(
             tracing::debug!(status = ?s, "attach ended");
             Ok(())
         }
-        _ = term.recv() => Err(Error::Signal { name: "SIGTERM", number: 15 }),
-        _ = hup.recv() => Err(Error::Signal { name: "SIGHUP", number: 1 }),
-        _ = tokio::signal::ctrl_c() => Err(Error::Signal { name: "SIGINT", number: 2 }),
+        e = super::signals::termination() => Err(e),
     }
 }
 

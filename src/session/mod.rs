@@ -5,6 +5,8 @@
 //!   shutdown on a blocked read);
 //! - [`resize`]: the first size sent is (w+1, h+1), then the real one, kubectl's trick to make
 //!   the remote shell redraw; SIGWINCH sends the new size;
+//! - [`signals`]: SIGTERM/SIGHUP/SIGINT end the session, SIGWINCH resizes (Ctrl-C and no
+//!   resize following where there are no Unix signals);
 //! - [`exec`]: exec into a kept container (commands, reused shells): streams connected before
 //!   the process starts, exit code from the exec Status;
 //! - [`attach`]: kube's websocket attach, every stream read concurrently, driven by the status
@@ -14,6 +16,7 @@
 pub mod attach;
 pub mod exec;
 pub mod resize;
+pub mod signals;
 pub mod stdin;
 pub mod tty;
 

@@ -1,11 +1,12 @@
 //! Terminal size for the remote TTY: the first two sizes sent are (w+1, h+1) then (w, h), which
-//! makes the remote shell redraw its prompt (kubectl does the same); then one per SIGWINCH.
+//! makes the remote shell redraw its prompt (kubectl does the same); then one per size change (SIGWINCH).
 //! The sender must stay alive for the whole session, or kube stops forwarding sizes.
 
 use futures::SinkExt;
 use futures::channel::mpsc::Sender;
 use kube::api::TerminalSize;
-use tokio::signal::unix::{SignalKind, signal};
+
+use super::signals::WindowChanges;
 
 /// The sizes to send first, for a terminal of `cols` x `rows`.
 pub fn initial_sizes(cols: u16, rows: u16) -> [(u16, u16); 2] {
@@ -42,12 +43,8 @@ pub async fn follow(mut tx: Sender<TerminalSize>, size: Option<(u16, u16)>, foll
         std::future::pending::<()>().await;
         return;
     }
-    let Ok(mut winch) = signal(SignalKind::window_change()) else {
-        // Keep the sender alive anyway.
-        std::future::pending::<()>().await;
-        return;
-    };
-    while winch.recv().await.is_some() {
+    let mut changes = WindowChanges::new();
+    while changes.next().await {
         if let Some(size) = current()
             && !send(&mut tx, size).await
         {
