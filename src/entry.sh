@@ -63,24 +63,13 @@ dd_arm_ttl() {
   ) &
 }
 
-# Every other process of this container (same mount namespace): the commands and shells that
-# came through exec. With targetContainerName the runtime may not kill them when the main
-# process ends, since the container has no PID namespace of its own.
-dd_our_processes() {
-  dd_self_ns=$(readlink /proc/$$/ns/mnt 2>/dev/null) || return 0
-  for dd_p in $(ls /proc 2>/dev/null | grep '^[0-9][0-9]*$'); do
-    [ "$dd_p" = "$$" ] && continue
-    [ "$(readlink "/proc/$dd_p/ns/mnt" 2>/dev/null)" = "$dd_self_ns" ] && printf '%s\n' "$dd_p"
-  done
-}
-
 # Keep-alive: the main process of a container kept for reuse. It sleeps until the TTL (or a
 # TERM from the kubelet), then hangs up and kills what runs through exec, and ends, which ends
 # the container: the deadline holds even if no client is left.
 dd_keep_alive() {
   dd_ttl=${DISTROLESS_DEBUG_TTL:-3600}
   case $dd_ttl in '' | 0 | *[!0-9]*) dd_ttl=3600 ;; esac
-  trap 'dd_end_all; exit 0' TERM INT HUP
+  trap 'exit 0' TERM INT HUP
   sleep "$dd_ttl" &
   wait $!
   dd_say "time to live of ${dd_ttl}s reached; ending the debug container"
@@ -88,15 +77,20 @@ dd_keep_alive() {
   exit 0
 }
 
+# Hangs up, then kills, every other process of this container (same mount namespace): the
+# commands and shells that came through exec. The runtime would end them too once the main
+# process is gone, but a shell deserves its HUP first.
 dd_end_all() {
-  dd_victims=$(dd_our_processes)
-  [ -n "$dd_victims" ] || return 0
-  # shellcheck disable=SC2086 # a list of PIDs
-  kill -HUP $dd_victims 2>/dev/null
-  sleep 2
-  dd_victims=$(dd_our_processes)
-  # shellcheck disable=SC2086
-  [ -n "$dd_victims" ] && kill -KILL $dd_victims 2>/dev/null
+  dd_self_ns=$(readlink /proc/$$/ns/mnt 2>/dev/null) || return 0
+  for dd_sig in HUP KILL; do
+    for dd_d in /proc/[0-9]*; do
+      dd_p=${dd_d#/proc/}
+      [ "$dd_p" = "$$" ] && continue
+      dd_ns=$(readlink "$dd_d/ns/mnt" 2>/dev/null) || continue
+      [ "$dd_ns" = "$dd_self_ns" ] && kill "-$dd_sig" "$dd_p" 2>/dev/null
+    done
+    [ "$dd_sig" = HUP ] && sleep 1
+  done
   return 0
 }
 

@@ -6,4 +6,5 @@
 mod docs_rbac;
 mod harness;
 mod refusals;
+mod scripting;
 mod session;
