@@ -37,8 +37,15 @@ use cluster::{
 use pty::{Pty, find};
 use stats::{Summary, count, mb, mib, mib_per_s, ratio, secs};
 
-/// The plugin binary cargo built with this benchmark (release with `cargo test --release`).
-const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-distroless_debug");
+/// The plugin under test: `DD_BENCH_PLUGIN` (for example the static release binary), else the
+/// one cargo built with this benchmark (release with `cargo test --release`).
+fn plugin() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        std::env::var("DD_BENCH_PLUGIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kubectl-distroless_debug").to_owned())
+    })
+}
 
 /// One line of the file `cat` sends through the terminal: 63 characters and a newline.
 const LINE: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+";
@@ -208,7 +215,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let help = Command::new(PLUGIN)
+    let help = Command::new(plugin())
         .arg("--help")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -239,8 +246,9 @@ fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let load_before = loadavg();
     eprintln!(
-        "bench: {} mode, plugin {PLUGIN}, reuse {}, fan-out {}",
+        "bench: {} mode, plugin {}, reuse {}, fan-out {}",
         if b.o.full { "full" } else { "smoke" },
+        plugin(),
         if b.f.reuse { "yes" } else { "not yet" },
         if b.f.fanout { "yes" } else { "not yet" }
     );
@@ -340,7 +348,7 @@ impl Bench {
 
     /// The plugin's command line; `fresh` asks for a new container where reuse exists.
     fn ours(&self, targets: &[&str], fresh: bool, extra: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = vec![PLUGIN.into(), "-n".into(), self.ns.clone()];
+        let mut v: Vec<String> = vec![plugin().into(), "-n".into(), self.ns.clone()];
         v.extend(targets.iter().map(|s| (*s).to_owned()));
         v.extend([
             "--image".into(),
@@ -857,6 +865,8 @@ impl Bench {
         let mut tput: [Vec<f64>; 2] = [vec![], vec![]];
         let mut echo: [Vec<Duration>; 2] = [vec![], vec![]];
         let mut errs = Vec::new();
+        let mut tc: [Vec<Duration>; 2] = [vec![], vec![]];
+        let mut cerrs = Vec::new();
         let mut added = 0;
         for k in 0..self.o.runs {
             for tool in order(k) {
@@ -888,12 +898,34 @@ impl Bench {
                     }
                     Err(e) => errs.push(format!("{tool:?} second session in {pod}: {e}")),
                 }
+                // And a command into the same pod: ours execs, kubectl debug adds a container.
+                let argv = match tool {
+                    Tool::Ours => self.ours(&[&format!("pod/{pod}")], false, &["-q", "--", "true"]),
+                    Tool::Kubectl => self.kubectl_debug(&pod, &["-q", "-i"], &["true"]),
+                };
+                match self.run(argv) {
+                    Ok(r) if r.out.status.success() => tc[tool as usize].push(r.wall),
+                    Ok(r) => cerrs.push(format!(
+                        "{tool:?} second command in {pod}: exit {:?}; stderr: {}",
+                        r.out.status.code(),
+                        String::from_utf8_lossy(&r.out.stderr).trim()
+                    )),
+                    Err(e) => cerrs.push(e),
+                }
             }
         }
         let ok = self.tally("3", &errs);
         self.push_time_row("3", what, &t, ok, |r| {
             ("≥ 10× faster".into(), verdict(r <= 0.1))
         });
+        let cok = self.tally("3c", &cerrs);
+        self.push_time_row(
+            "3c",
+            "second command `-- true` into the same pod, launch → exit",
+            &tc,
+            cok,
+            |r| ("≥ 10× faster".into(), verdict(r <= 0.1)),
+        );
         if added > 0 {
             self.notes.push(format!(
                 "Row 3: in {added} of {} runs ours added a container instead of reusing one.",
@@ -957,33 +989,49 @@ impl Bench {
         let mut t: [Vec<Duration>; 2] = [vec![], vec![]];
         let mut rss: [Vec<f64>; 2] = [vec![], vec![]];
         let mut errs = Vec::new();
+        let mut reused: Vec<Duration> = Vec::new();
+        let max = self.o.sizes.iter().copied().max().unwrap_or(0);
         for k in 0..runs {
             for tool in order(k) {
                 match tool {
                     Tool::Ours => {
+                        // Fresh (--new), then, for the largest N, again reusing what the
+                        // fresh run left (a runbook's second step).
                         let sel = format!("app=bench,n{n}=y");
-                        let argv = self.ours(&["-l", &sel], true, &["-q", "--", "hostname"]);
-                        match self.run(argv) {
-                            Ok(r) => {
-                                let out = String::from_utf8_lossy(&r.out.stdout);
-                                let missing: Vec<&String> =
-                                    pods.iter().filter(|p| !out.contains(p.as_str())).collect();
-                                if r.out.status.success() && missing.is_empty() {
-                                    eprintln!(
-                                        "bench: 4 N={n} ours run {k}: {}",
-                                        secs(r.wall.as_secs_f64())
-                                    );
-                                    t[0].push(r.wall);
-                                    rss[0].extend(r.rss_kib);
-                                } else {
-                                    errs.push(format!(
-                                        "ours over {n} pods: exit {:?}, missing {missing:?}; stderr: {}",
-                                        r.out.status.code(),
-                                        String::from_utf8_lossy(&r.out.stderr).trim()
-                                    ));
+                        let passes: &[bool] = if n == max && self.f.reuse {
+                            &[true, false]
+                        } else {
+                            &[true]
+                        };
+                        for &fresh in passes {
+                            let argv = self.ours(&["-l", &sel], fresh, &["-q", "--", "hostname"]);
+                            match self.run(argv) {
+                                Ok(r) => {
+                                    let out = String::from_utf8_lossy(&r.out.stdout);
+                                    let missing: Vec<&String> =
+                                        pods.iter().filter(|p| !out.contains(p.as_str())).collect();
+                                    if r.out.status.success() && missing.is_empty() {
+                                        eprintln!(
+                                            "bench: 4 N={n} ours{} run {k}: {}",
+                                            if fresh { "" } else { " reused" },
+                                            secs(r.wall.as_secs_f64())
+                                        );
+                                        if fresh {
+                                            t[0].push(r.wall);
+                                            rss[0].extend(r.rss_kib);
+                                        } else {
+                                            reused.push(r.wall);
+                                        }
+                                    } else {
+                                        errs.push(format!(
+                                            "ours over {n} pods: exit {:?}, missing {missing:?}; stderr: {}",
+                                            r.out.status.code(),
+                                            String::from_utf8_lossy(&r.out.stderr).trim()
+                                        ));
+                                    }
                                 }
+                                Err(e) => errs.push(e),
                             }
-                            Err(e) => errs.push(e),
                         }
                     }
                     Tool::Kubectl => {
@@ -1037,7 +1085,23 @@ impl Bench {
                 (String::new(), String::new())
             }
         });
-        if n == self.o.sizes.iter().copied().max().unwrap_or(0) {
+        if !reused.is_empty() {
+            let reused = [reused, t[1].clone()];
+            self.push_time_row(
+                &format!("4·{n}r"),
+                &format!("the same over N = {n} pods again, ours reusing its containers (exec)"),
+                &reused,
+                ok,
+                |r| {
+                    if big {
+                        ("≥ 10× faster".into(), verdict(r <= 0.1))
+                    } else {
+                        (String::new(), String::new())
+                    }
+                },
+            );
+        }
+        if n == max {
             self.rss_row(
                 "7f",
                 &format!("peak RSS, one command over N = {n} pods (kubectl: one debug)"),
@@ -1114,7 +1178,7 @@ impl Bench {
     /// Row 7: binary size and `--version` start time (peak RSS rows come from rows 1, 2, 4).
     fn row_footprint(&mut self) {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).unwrap_or(0.0);
-        let (a, b) = (size(Path::new(PLUGIN)), size(&self.c.kubectl));
+        let (a, b) = (size(Path::new(plugin())), size(&self.c.kubectl));
         self.rows.push(Row {
             id: "7b".into(),
             what: "binary size (this build; kubectl: the cluster's)".into(),
@@ -1131,7 +1195,7 @@ impl Bench {
             for tool in order(k) {
                 let mut cmd = match tool {
                     Tool::Ours => {
-                        let mut c = Command::new(PLUGIN);
+                        let mut c = Command::new(plugin());
                         c.arg("--version");
                         c
                     }
