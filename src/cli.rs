@@ -34,6 +34,9 @@ Examples:
   # The debug containers of a namespace: who, why, state, time left
   kubectl distroless-debug list -n shop
 
+  # Completion for kubectl-distroless_debug called directly (through kubectl: see README)
+  source <(kubectl-distroless_debug completion bash)
+
 Environment:
   KUBECTL_DISTROLESS_DEBUG_IMAGE   default toolbox image (--image wins)
   KUBECONFIG                       kubeconfig files, ':'-separated (--kubeconfig wins)
@@ -57,7 +60,8 @@ Exit status:
     bin_name = "kubectl distroless-debug",
     version,
     override_usage = "kubectl distroless-debug [TARGET...] [flags] [-- COMMAND [ARG...]]\n       \
-                      kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]",
+                      kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]\n       \
+                      kubectl distroless-debug completion bash|zsh|fish|powershell",
     after_help = EXAMPLES,
     max_term_width = 100
 )]
@@ -66,7 +70,8 @@ pub struct Cli {
     /// The pods to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
     /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it; every running pod with
     /// --all-pods). Several TARGETs run COMMAND in each. A first TARGET of `list` lists the
-    /// debug containers instead (a pod named list is pod/list).
+    /// debug containers instead; `completion SHELL` prints a completion script (pods named
+    /// list or completion are pod/list, pod/completion).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 

@@ -23,6 +23,7 @@
 pub mod audit;
 pub mod cli;
 pub mod client;
+pub mod completion;
 pub mod error;
 pub mod fanout;
 pub mod inject;

@@ -1,6 +1,6 @@
 //! `kubectl-distroless_debug`: parse, run, map to an exit code. See the library for the flow.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    if cli.targets.first().map(String::as_str) == Some("completion") {
+        return completion(&cli);
+    }
     let env = Environment {
         image: std::env::var(IMAGE_ENV).ok(),
         stdin_is_terminal: std::io::stdin().is_terminal(),
@@ -53,6 +56,35 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => fail(&printer, &e),
+    }
+}
+
+/// `completion SHELL`: the script on stdout (a first TARGET of `completion`; a pod of that
+/// name is `pod/completion`).
+fn completion(cli: &Cli) -> ExitCode {
+    let printer = Printer::new(cli.quiet);
+    let shell = match cli.targets.as_slice() {
+        [_, shell] if cli.command.is_empty() => shell.as_str(),
+        _ => {
+            return fail(
+                &printer,
+                &Error::Usage("completion takes one SHELL: bash, zsh, fish or powershell".into()),
+            );
+        }
+    };
+    let mut out = Vec::new();
+    if let Err(e) = distroless_debug::completion::script(shell, &mut out) {
+        return fail(&printer, &Error::Usage(e));
+    }
+    match std::io::stdout().write_all(&out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(source) => fail(
+            &printer,
+            &Error::Io {
+                context: "cannot write the completion script",
+                source,
+            },
+        ),
     }
 }
 

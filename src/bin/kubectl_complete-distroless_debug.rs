@@ -1,0 +1,17 @@
+//! `kubectl_complete-distroless_debug`: kubectl's plugin completion (kubectl ≥ 1.26) runs it
+//! with the words typed after `kubectl distroless-debug`, the last one being completed. It
+//! prints candidates, one a line, then cobra's `:DIRECTIVE` line; never anything on stderr,
+//! and always exit status 0. See `distroless_debug::completion`.
+
+use std::io::Write;
+
+use distroless_debug::completion::{Live, complete};
+
+fn main() {
+    let words: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let reply = complete(&words, &Live);
+    let _ = std::io::stdout().write_all(reply.render().as_bytes());
+}
