@@ -34,6 +34,7 @@ pub mod profile;
 pub mod pss;
 pub mod resolve;
 pub mod reuse;
+pub mod selector;
 pub mod session;
 pub mod spec;
 pub mod target;

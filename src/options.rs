@@ -165,6 +165,10 @@ impl Options {
             .collect::<Result<Vec<_>, _>>()
             .map_err(usage)?;
         let selector = cli.selector.clone().filter(|s| !s.trim().is_empty());
+        if let Some(s) = &selector {
+            crate::selector::parse_selector(s)
+                .map_err(|e| usage(format!("invalid -l/--selector {s:?}: {e}")))?;
+        }
         if selector.is_some() && !targets.is_empty() {
             return Err(usage(
                 "-l/--selector and TARGET are exclusive: name pods, or select them".to_owned(),
@@ -547,6 +551,8 @@ mod tests {
             &["api", "--timeout", "0"][..],
             &["api", "-c", "Bad_Name"][..],
             &["api", "--request-timeout", "5x"][..],
+            &["-l", "app in (a", "--", "id"][..],
+            &["-l", "app:api", "--", "id"][..],
         ] {
             let err = opts(args, &e).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
