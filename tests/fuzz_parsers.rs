@@ -1,6 +1,6 @@
 //! Property tests ("fuzzing") of every parser that takes text from the command line: the
-//! TARGET reference, `-l/--selector`, `--env KEY=VALUE`, `--custom` (JSON or YAML) and the
-//! durations of `--timeout`/`--ttl`/`--request-timeout`.
+//! TARGET reference, `-l/--selector`, `--env KEY=VALUE`, `--custom` (JSON or YAML), `--image`
+//! and the durations of `--timeout`/`--ttl`/`--request-timeout`.
 //!
 //! Each parser gets arbitrary Unicode, text built from its own tokens (which reaches deep into
 //! the grammar far more often than random bytes), and generated valid input. Beyond "never
@@ -13,7 +13,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use distroless_debug::options::{DebugContainer, Session, parse_duration, parse_env};
+use distroless_debug::options::{
+    DebugContainer, Session, parse_duration, parse_env, validate_image,
+};
 use distroless_debug::profile::Profile;
 use distroless_debug::selector::{Requirement, Selector, parse_selector};
 use distroless_debug::spec::{self, Audit, Custom};
@@ -463,6 +465,42 @@ proptest! {
     }
 }
 
+const IMAGE_TOKENS: &[&str] = &[
+    "docker.io",
+    "localhost",
+    ":5000",
+    "/",
+    "/",
+    "a",
+    "B",
+    "tool",
+    ":",
+    "v1.2",
+    "@",
+    "sha256:",
+    "0123456789abcdef0123456789abcdef",
+    ".",
+    "_",
+    "__",
+    "-",
+    "[::1]",
+    " ",
+    "é",
+    "",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn image_never_panics(s in text(IMAGE_TOKENS, 12)) {
+        if validate_image(&s).is_ok() {
+            // What passes has no whitespace and no uppercase outside the registry host.
+            prop_assert!(!s.chars().any(char::is_whitespace), "{:?}", s);
+        }
+    }
+}
+
 /// One parser of the corpus, by directory name: Ok(()) when the input is accepted.
 fn run_parser(parser: &str, input: &str) -> Result<(), String> {
     match parser {
@@ -477,6 +515,7 @@ fn run_parser(parser: &str, input: &str) -> Result<(), String> {
         }),
         "custom" => Custom::parse(input).and_then(|c| build(Some(&c)).map(drop)),
         "duration" => parse_duration(input).map(drop),
+        "image" => validate_image(input),
         other => panic!("tests/fuzz-corpus/{other}: no such parser"),
     }
 }
