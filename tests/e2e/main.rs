@@ -5,6 +5,7 @@
 
 mod docs_rbac;
 mod harness;
+mod pod_security;
 mod refusals;
 mod scripting;
 mod session;
