@@ -197,6 +197,11 @@ pub enum Error {
     #[error("terminated by signal {name}")]
     Signal { name: &'static str, number: u8 },
 
+    #[error(
+        "lost the connection to the API server during the session with {container:?}: {reason}"
+    )]
+    SessionLost { container: String, reason: String },
+
     #[error("debug session ended, but the exit code of {container:?} could not be read: {reason}")]
     ExitCodeUnknown { container: String, reason: String },
 
@@ -284,6 +289,7 @@ impl Error {
             Error::Connect { .. } => "Connect",
             Error::Interrupted => "Interrupted",
             Error::Signal { .. } => "Signal",
+            Error::SessionLost { .. } => "SessionLost",
             Error::ExitCodeUnknown { .. } => "ExitCodeUnknown",
             Error::Api { .. } => "Api",
             Error::Attach { .. } => "Attach",
@@ -381,6 +387,9 @@ impl Error {
             }
             Error::RequestTimeout { .. } | Error::Connect(_) => {
                 "check the cluster URL and network (--context, --kubeconfig, HTTPS_PROXY/NO_PROXY) or raise --request-timeout".to_owned()
+            }
+            Error::SessionLost { .. } => {
+                "check the network and the API server; a shell's debug container ends when its stdin closes, a kept one at its --ttl ('kubectl distroless-debug list' shows them)".to_owned()
             }
             Error::Kubeconfig(_) => {
                 "pass --kubeconfig FILE, set KUBECONFIG, or check the file with 'kubectl config view'".to_owned()

@@ -581,7 +581,10 @@ pub async fn run(
         })
         .buffer_unordered(options.max_parallel);
     let mut outcomes: Vec<PodOutcome> = Vec::with_capacity(names.len());
-    let mut interrupted = false;
+    // SIGINT (Ctrl-C), SIGTERM or SIGHUP: every pod not done yet is reported as interrupted.
+    let mut interrupted: Option<Error> = None;
+    let signalled = crate::session::signals::termination();
+    tokio::pin!(signalled);
     loop {
         tokio::select! {
             next = stream.next() => {
@@ -589,14 +592,17 @@ pub async fn run(
                 report(printer, options.output, &o);
                 outcomes.push(o);
             }
-            _ = tokio::signal::ctrl_c() => {
-                interrupted = true;
+            e = &mut signalled => {
+                interrupted = Some(match e {
+                    Error::Signal { number: 2, .. } => Error::Interrupted,
+                    e => e,
+                });
                 break;
             }
         }
     }
     drop(stream);
-    if interrupted {
+    if interrupted.is_some() {
         for name in names {
             if !outcomes.iter().any(|o| o.pod == name) {
                 let o = PodOutcome {
@@ -618,8 +624,8 @@ pub async fn run(
         printer.data(text.as_bytes());
     }
     printer.status(&summary(&outcomes, elapsed));
-    if interrupted {
-        return Err(Error::Interrupted);
+    if let Some(e) = interrupted {
+        return Err(e);
     }
     Ok(exit_code(&outcomes))
 }

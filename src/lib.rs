@@ -93,7 +93,12 @@ pub fn mode_for(options: &Options) -> spec::Mode {
 }
 
 /// Runs one session, or a command in many pods, or `list`; returns the exit code.
+///
+/// From here on a panic restores the terminal and ends the process (exit code 101), and
+/// SIGTERM, SIGHUP and SIGINT end a single-pod run at any step with 128+N: the work in flight is
+/// dropped (which drops the raw-mode guard) and the error printed in cooked mode.
 pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
+    session::tty::install_panic_hook();
     for w in &options.warnings {
         printer.warn(w);
     }
@@ -108,8 +113,30 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     }
     let prepared = tokio::select! {
         r = prepare(&cluster, &options, custom.as_ref(), printer) => r?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        e = session::signals::termination() => return Err(before_session(e)),
     };
+    tokio::select! {
+        r = session_for(&cluster, &options, &prepared, printer) => r,
+        e = session::signals::termination() => Err(e),
+    }
+}
+
+/// A signal before the session: Ctrl-C is "interrupted" (130), others keep their name.
+fn before_session(e: Error) -> Error {
+    match e {
+        Error::Signal { number: 2, .. } => Error::Interrupted,
+        e => e,
+    }
+}
+
+/// The session for a prepared debug container: exec into a kept one, or attach to a
+/// session-bound one (or show its log if it already ended).
+async fn session_for(
+    cluster: &Cluster,
+    options: &Options,
+    prepared: &Prepared,
+    printer: &Printer,
+) -> Result<u8, Error> {
     if prepared.mode == spec::Mode::KeepAlive {
         let plan = session::ExecPlan {
             pod: &prepared.pod,
@@ -129,10 +156,7 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
             },
             follow_resize: plan.tty,
         };
-        let code = tokio::select! {
-            r = session::exec_with(&cluster, &plan, io) => r?,
-            e = session::interrupted() => return Err(e),
-        };
+        let code = session::exec_with(cluster, &plan, io).await?;
         return Ok(session::exit_code_from(code));
     }
     let plan = session::Plan {
@@ -144,9 +168,9 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     };
     match prepared.started {
         Started::Terminated { exit_code } => {
-            session::ended_before_attach(&cluster, &plan, exit_code, printer).await
+            session::ended_before_attach(cluster, &plan, exit_code, printer).await
         }
-        Started::Running => session::run(&cluster, &plan, printer).await,
+        Started::Running => session::run(cluster, &plan, printer).await,
     }
 }
 

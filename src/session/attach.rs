@@ -116,6 +116,8 @@ where
     } else {
         None
     };
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::after_raw_mode();
 
     let (size, follow) = (io.size, io.follow_resize);
     let resize_task = process
@@ -149,9 +151,15 @@ where
     });
     let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
     let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
-    let status = process.take_status();
-
-    let ended = drive(status).await;
+    // The session ends when the status arrives. Signals are handled by the caller, which drops
+    // this future (and with it the raw-mode guard). After an abrupt disconnect the status
+    // resolves to None: the connection was lost, not ended by the remote side.
+    let status = match process.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    tracing::debug!(?status, "attach ended");
+    let lost = status.is_none();
 
     // Output that was in flight when the status arrived, within a bound: after an abrupt
     // disconnect a reader can stay pending forever.
@@ -170,40 +178,42 @@ where
     }
     process.abort();
     drop(guard);
-    ended?;
 
-    let code = crate::wait::exit_code(cluster, plan.pod, plan.container, EXIT_CODE_WAIT).await?;
+    let code = match crate::wait::exit_code(cluster, plan.pod, plan.container, EXIT_CODE_WAIT).await
+    {
+        Ok(code) => code,
+        Err(
+            e @ (Error::Connect(_) | Error::RequestTimeout { .. } | Error::ExitCodeUnknown { .. }),
+        ) if lost => {
+            return Err(Error::SessionLost {
+                container: plan.container.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(note) = signal_note(code) {
+        printer.status(&format!(
+            "{} ended with exit code {code} ({note})",
+            plan.container
+        ));
+    }
     Ok(exit_code_from(code))
 }
 
-/// Resolves when this process gets SIGTERM, SIGHUP or SIGINT, with the matching error (exit
-/// code 128+N). For sessions whose terminal is not raw (raw mode turns Ctrl-C into a byte).
-pub async fn interrupted() -> Error {
-    super::signals::termination().await
-}
-
-/// Waits for the session's status, or a signal to the plugin (which restores the terminal by
-/// returning, and exits 128+N).
-async fn drive(
-    status: Option<
-        impl std::future::Future<
-            Output = Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
-        >,
-    >,
-) -> Result<(), Error> {
-    let status = async {
-        match status {
-            Some(s) => s.await,
-            None => None,
-        }
+/// What an exit code above 128 usually means: the process died of signal code-128. Pure.
+pub fn signal_note(code: i32) -> Option<String> {
+    let n = code.checked_sub(128).filter(|n| (1..=64).contains(n))?;
+    let name = match n {
+        1 => "SIGHUP".to_owned(),
+        2 => "SIGINT".to_owned(),
+        3 => "SIGQUIT".to_owned(),
+        6 => "SIGABRT".to_owned(),
+        9 => "SIGKILL".to_owned(),
+        15 => "SIGTERM".to_owned(),
+        _ => format!("signal {n}"),
     };
-    tokio::select! {
-        s = status => {
-            tracing::debug!(status = ?s, "attach ended");
-            Ok(())
-        }
-        e = super::signals::termination() => Err(e),
-    }
+    Some(format!("128+{n}: killed by {name}"))
 }
 
 pub(crate) async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
@@ -256,6 +266,26 @@ pub async fn ended_before_attach(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_above_128_are_explained_as_signals() {
+        assert_eq!(
+            signal_note(137).as_deref(),
+            Some("128+9: killed by SIGKILL")
+        );
+        assert_eq!(
+            signal_note(143).as_deref(),
+            Some("128+15: killed by SIGTERM")
+        );
+        assert_eq!(
+            signal_note(138).as_deref(),
+            Some("128+10: killed by signal 10")
+        );
+        assert_eq!(signal_note(0), None);
+        assert_eq!(signal_note(128), None);
+        assert_eq!(signal_note(200), None);
+        assert_eq!(signal_note(-1), None);
+    }
 
     #[test]
     fn exit_codes_map_to_a_byte() {

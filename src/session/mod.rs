@@ -5,7 +5,8 @@
 //!   shutdown on a blocked read);
 //! - [`resize`]: the first size sent is (w+1, h+1), then the real one, kubectl's trick to make
 //!   the remote shell redraw; SIGWINCH sends the new size;
-//! - [`signals`]: SIGTERM/SIGHUP/SIGINT end the session, SIGWINCH resizes (Ctrl-C and no
+//! - [`signals`]: SIGTERM/SIGHUP/SIGINT end the run (the caller selects on them and drops the
+//!   session, which drops the raw-mode guard), SIGWINCH resizes (Ctrl-C and no
 //!   resize following where there are no Unix signals);
 //! - [`exec`]: exec into a kept container (commands, reused shells): streams connected before
 //!   the process starts, exit code from the exec Status;
@@ -18,9 +19,11 @@ pub mod exec;
 pub mod resize;
 pub mod signals;
 pub mod stdin;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod tty;
 
 pub use attach::{
-    Io, Plan, StdinSource, ended_before_attach, exit_code_from, interrupted, run, run_with,
+    Io, Plan, StdinSource, ended_before_attach, exit_code_from, run, run_with, signal_note,
 };
 pub use exec::{ExecPlan, exec_with, exit_code_of};
