@@ -3,8 +3,9 @@
 //! - `--kubeconfig` alone, else every existing file in `KUBECONFIG` merged (missing files are
 //!   skipped, as kubectl does), else `~/.kube/config`;
 //! - `--context`, `--cluster`, `--user`, `-n`, `--as`, `--as-group`;
-//! - `--request-timeout` bounds connecting and each plain request (see [`timed`]); it is not
-//!   a socket read timeout, which would cut idle watches and interactive sessions;
+//! - `--request-timeout` bounds each plain request, connecting and the TLS handshake included
+//!   (see [`timed`]); it is not a socket read timeout, which would cut idle watches and
+//!   interactive sessions;
 //! - proxies: the cluster's `proxy-url`, else `HTTPS_PROXY`/`HTTP_PROXY` by the cluster URL's
 //!   scheme, unless `NO_PROXY` matches the *cluster* host. kube 5.0.0 matches `NO_PROXY`
 //!   against the proxy URL, so we decide ourselves and set `Config::proxy_url`;
@@ -290,9 +291,9 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     if !conn.impersonate_groups.is_empty() {
         config.auth_info.impersonate_groups = Some(conn.impersonate_groups.clone());
     }
-    if let Some(t) = conn.request_timeout {
-        config.connect_timeout = Some(t);
-    }
+    // kube's own connect timeout (30 s) stays: a shorter --request-timeout fires first, through
+    // `timed`, as a RequestTimeout that names the flag; a longer one still fails a dead server
+    // within 30 s per connection, as "cannot reach the API server".
     let namespace = conn
         .namespace
         .clone()

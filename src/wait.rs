@@ -183,9 +183,35 @@ async fn watch_loop(
     .await
 }
 
+/// How many times in a row a dropped watch (or one that cannot be opened) is opened again
+/// before the wait gives up.
+const RESUME_ATTEMPTS: u32 = 4;
+
+/// Whether a watch that failed this way may be opened again: the connection broke (reset,
+/// refused while the API server restarts, a read error mid-stream, a request timeout), as
+/// opposed to an answer from the server (403, 404, ...), which would only repeat.
+fn resumable(err: &Error) -> bool {
+    match err {
+        Error::Connect(_) | Error::RequestTimeout { .. } => true,
+        Error::Api { source, .. } => matches!(
+            source,
+            kube::Error::ReadEvents(_) | kube::Error::HyperError(_) | kube::Error::Service(_)
+        ),
+        _ => false,
+    }
+}
+
+/// The pause before resume attempt `n` (1-based): 250 ms, 500 ms, 1 s, 2 s.
+fn resume_delay(n: u32) -> Duration {
+    Duration::from_millis(250 << n.saturating_sub(1).min(3))
+}
+
 /// Watches one pod from `pod`'s resourceVersion, calling `check` on the first object and on
 /// every change until it returns a result. A deleted pod ends the watch with an error; an
-/// expired resourceVersion (410) re-reads the pod and goes on.
+/// expired resourceVersion (410) re-reads the pod and goes on. A watch that ends or drops
+/// (connection reset, API server restarting) is opened again from the last resourceVersion
+/// seen, so no change is missed; after [`RESUME_ATTEMPTS`] failures in a row without an event
+/// in between the error is returned. Callers bound the whole wait.
 pub async fn watch_pod<R>(
     cluster: &Cluster,
     pod: &Pod,
@@ -201,16 +227,40 @@ pub async fn watch_pod<R>(
         .fields(&format!("metadata.name={pod_name}"))
         .timeout(290);
     let scope = cluster.scope();
+    // Drops in a row without an event in between.
+    let mut dropped = 0u32;
     loop {
-        let stream = timed(cluster.request_timeout, api.watch(&params, &rv))
-            .await?
-            .map_err(|e| classify(e, ApiCall::WatchPod, &pod_name, &scope))?;
-        let mut stream = stream.boxed();
-        while let Some(event) = stream
-            .try_next()
+        let opened = timed(cluster.request_timeout, api.watch(&params, &rv))
             .await
-            .map_err(|e| classify(e, ApiCall::WatchPod, &pod_name, &scope))?
-        {
+            .and_then(|r| r.map_err(|e| classify(e, ApiCall::WatchPod, &pod_name, &scope)));
+        let stream = match opened {
+            Ok(s) => s,
+            Err(e) if resumable(&e) && dropped < RESUME_ATTEMPTS => {
+                dropped += 1;
+                tracing::debug!(error = %e, %rv, attempt = dropped, "watch dropped; resuming from the last resourceVersion");
+                tokio::time::sleep(resume_delay(dropped)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut stream = stream.boxed();
+        let mut events = 0u32;
+        loop {
+            let event = match stream.try_next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    let err = classify(e, ApiCall::WatchPod, &pod_name, &scope);
+                    if !resumable(&err) || dropped >= RESUME_ATTEMPTS {
+                        return Err(err);
+                    }
+                    dropped += 1;
+                    tracing::debug!(error = %err, %rv, attempt = dropped, "watch dropped; resuming from the last resourceVersion");
+                    break;
+                }
+            };
+            events += 1;
+            dropped = 0;
             match event {
                 WatchEvent::Added(p) | WatchEvent::Modified(p) => {
                     if let Some(v) = &p.metadata.resource_version {
@@ -241,27 +291,46 @@ pub async fn watch_pod<R>(
                 }
             }
         }
-        tracing::debug!(%rv, "watch ended; resuming");
+        if events == 0 {
+            // Ended (or dropped) without a single event: don't spin on a broken connection.
+            tokio::time::sleep(resume_delay(dropped.max(1))).await;
+        }
+        tracing::debug!(%rv, "watch ended; resuming from the last resourceVersion");
     }
 }
 
 /// After a session: the container's exit code from its terminated state, waiting at most
-/// `bound` for the kubelet to report it.
+/// `bound` (the first read included) for the kubelet to report it. A pod that is gone or being
+/// deleted is [`Error::PodDeleted`]: the session ended because the pod went away.
 pub async fn exit_code(
     cluster: &Cluster,
     pod_name: &str,
     name: &str,
     bound: Duration,
 ) -> Result<i32, Error> {
-    let pod = crate::resolve::get_pod(cluster, pod_name).await?;
-    let work = watch_pod(cluster, &pod, |p| match progress(p, name) {
-        Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
-        Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
-            container: name.to_owned(),
-            reason: format!("the pod is {phase}"),
-        })),
-        _ => None,
-    });
+    let deleted = || Error::PodDeleted {
+        pod: pod_name.to_owned(),
+    };
+    let work = async {
+        let pod = match crate::resolve::get_pod(cluster, pod_name).await {
+            Err(Error::PodNotFound { .. }) => return Err(deleted()),
+            r => r?,
+        };
+        watch_pod(cluster, &pod, |p| {
+            if p.metadata.deletion_timestamp.is_some() {
+                return Some(Err(deleted()));
+            }
+            match progress(p, name) {
+                Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
+                Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
+                    container: name.to_owned(),
+                    reason: format!("the pod is {phase}"),
+                })),
+                _ => None,
+            }
+        })
+        .await
+    };
     match tokio::time::timeout(bound, work).await {
         Ok(r) => r,
         Err(_) => Err(Error::ExitCodeUnknown {
@@ -369,6 +438,26 @@ mod tests {
                 reason: Some("Error".into())
             }
         );
+    }
+
+    #[test]
+    fn broken_connections_resume_and_answers_do_not() {
+        let io = || kube::Error::ReadEvents(std::io::Error::other("connection reset"));
+        let api = |source| Error::Api {
+            call: ApiCall::WatchPod,
+            source,
+        };
+        assert!(resumable(&api(io())));
+        assert!(resumable(&Error::RequestTimeout {
+            after: Duration::from_secs(1)
+        }));
+        assert!(!resumable(&Error::PodDeleted { pod: "api".into() }));
+        assert!(!resumable(&Error::Unauthorized));
+        assert!(!resumable(&api(
+            kube::Error::LinesCodecMaxLineLengthExceeded
+        )));
+        let delays: Vec<u128> = (1..=5).map(|n| resume_delay(n).as_millis()).collect();
+        assert_eq!(delays, [250, 500, 1000, 2000, 2000]);
     }
 
     #[test]
