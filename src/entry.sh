@@ -174,8 +174,8 @@ dd_write_rc() {
   } >"$dd_rc" 2>/dev/null
 }
 
-# Tries to make the target's filesystem the interactive shell's root. On success runs the
-# shell and returns its status through dd_status; on failure sets dd_why and returns 1.
+# Tries to make the target's filesystem the interactive shell's root. On success the shell
+# replaces this process (this function does not return); on failure sets dd_why and returns 1.
 dd_chroot_shell() {
   [ "${DISTROLESS_DEBUG_CHROOT:-auto}" = never ] && { dd_why="DISTROLESS_DEBUG_CHROOT=never"; return 1; }
   [ "$(id -u 2>/dev/null)" = 0 ] || { dd_why="the debug container runs as UID $(id -u 2>/dev/null), and chroot needs root"; return 1; }
@@ -216,14 +216,13 @@ dd_chroot_shell() {
   # The target's own directories first, then the toolbox's through our root.
   dd_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   dd_path="$dd_path:$TB/usr/local/sbin:$TB/usr/local/bin:$TB/usr/sbin:$TB/usr/bin:$TB/sbin:$TB/bin"
+  # The shell replaces this process (exec), in the foreground: a job started with & by a
+  # non-interactive shell ignores SIGINT, and Ctrl-C would never reach what the shell runs.
+  # The TTL hook hangs up this PID, which the shell keeps.
+  dd_arm_ttl $$
   # shellcheck disable=SC2086
   PATH=$dd_path ENV=$dd_rcpath TOOLBOX_ROOT=$TB TARGET_ROOT=/ HOME=/ \
-    chroot "$TARGET_ROOT" $dd_shell -i <&3 3<&- &
-  dd_child=$!
-  dd_arm_ttl "$dd_child"
-  wait "$dd_child"
-  dd_status=$?
-  return 0
+    exec chroot "$TARGET_ROOT" $dd_shell -i
 }
 
 # Path of program $1 on PATH (busybox's standalone shell answers `command -v` with a bare
@@ -267,21 +266,18 @@ if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
 
-# A background job would get /dev/null as stdin: keep the real one on fd 3 for the shell.
-exec 3<&0
 if [ -t 0 ] && [ -t 1 ]; then
-  if dd_chroot_shell; then
-    exit "$dd_status"
-  fi
+  # Replaces this process with a shell in the target's root when it can; returns when not.
+  dd_chroot_shell
   if ! ls "$TARGET_ROOT/" >/dev/null 2>&1; then
     dd_why="$TARGET_ROOT is not readable: the target runs as another UID and this container has neither that UID nor CAP_SYS_PTRACE"
   fi
   dd_banner "the toolbox (${dd_why}); the target's files are under \$TARGET_ROOT"
-  sh -i <&3 3<&- &
+  # In the foreground, replacing this process: see dd_chroot_shell.
+  dd_arm_ttl $$
+  exec sh -i
 else
   # No terminal: a plain shell reading the piped script, the target under $TARGET_ROOT.
-  sh <&3 3<&- &
+  dd_arm_ttl $$
+  exec sh
 fi
-dd_child=$!
-dd_arm_ttl "$dd_child"
-wait "$dd_child"
