@@ -325,6 +325,13 @@ impl Pty {
         }
     }
 
+    /// The process id of the `sh -c` wrapper; the program runs as its child.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .process_id()
+            .expect("the pty child has a process id")
+    }
+
     /// Everything the terminal showed so far.
     pub fn screen(&self) -> String {
         text(&self.screen.0.lock().expect("screen lock"))
