@@ -4,8 +4,10 @@
 //! test here fails.
 
 mod docs_rbac;
+mod faults;
 mod harness;
 mod pod_security;
 mod refusals;
 mod scripting;
 mod session;
+mod terminal;
