@@ -343,8 +343,13 @@ impl Error {
                 resource,
                 scope,
             } => format!(
-                "you need '{verb}' on '{resource}' in namespace {:?}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
+                "you need '{verb}' on '{resource}' in namespace {:?}{}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
                 scope.namespace,
+                if *resource == "pods/exec" {
+                    " (without it, an interactive shell without COMMAND or --keep still works: it attaches through pods/attach)"
+                } else {
+                    ""
+                },
                 minimal_role(&scope.namespace)
             ),
             Error::PodSecurity {

@@ -112,16 +112,21 @@ pub fn explain_forbidden(
     }
 }
 
-/// Gathers [`RefusalFacts`] after a 403 on the PATCH: a SelfSubjectAccessReview and the
-/// namespace's labels, each best effort.
-pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
+/// Whether RBAC lets us `verb` the pod's `subresource` (a SelfSubjectAccessReview, allowed
+/// to every authenticated user by default). `None`: the server could not be asked.
+pub async fn access_allowed(
+    cluster: &Cluster,
+    verb: &str,
+    subresource: &str,
+    pod: &str,
+) -> Option<bool> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(cluster.namespace.clone()),
-                verb: Some("patch".to_owned()),
+                verb: Some(verb.to_owned()),
                 resource: Some("pods".to_owned()),
-                subresource: Some("ephemeralcontainers".to_owned()),
+                subresource: Some(subresource.to_owned()),
                 name: Some(pod.to_owned()),
                 ..ResourceAttributes::default()
             }),
@@ -130,7 +135,7 @@ pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> Ref
         ..SelfSubjectAccessReview::default()
     };
     let ssar: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
-    let rbac_allows = match timed(
+    match timed(
         cluster.request_timeout,
         ssar.create(&PostParams::default(), &review),
     )
@@ -138,7 +143,39 @@ pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> Ref
     {
         Ok(Ok(r)) => r.status.map(|s| s.allowed),
         _ => None,
+    }
+}
+
+/// After a 403 on an attach or exec upgrade, which of its two checks failed: API servers up to
+/// 1.34 authorize the websocket upgrade as `get`, 1.35+ also as `create`. The 403 says
+/// neither, so ask (only on this failure path) and name the verb RBAC denies; if the server
+/// cannot be asked, the error stays as it was.
+pub async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error {
+    let Error::Forbidden {
+        resource, scope, ..
+    } = &err
+    else {
+        return err;
     };
+    let Some(sub) = resource.strip_prefix("pods/") else {
+        return err;
+    };
+    for verb in ["get", "create"] {
+        if access_allowed(cluster, verb, sub, pod).await == Some(false) {
+            return Error::Forbidden {
+                verb,
+                resource,
+                scope: scope.clone(),
+            };
+        }
+    }
+    err
+}
+
+/// Gathers [`RefusalFacts`] after a 403 on the PATCH: a SelfSubjectAccessReview and the
+/// namespace's labels, each best effort.
+pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
+    let rbac_allows = access_allowed(cluster, "patch", "ephemeralcontainers", pod).await;
     let level = if rbac_allows == Some(false) {
         None
     } else {

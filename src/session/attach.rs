@@ -104,7 +104,7 @@ where
                     return show_logs(cluster, plan, exit_code, printer).await;
                 }
             }
-            return Err(err);
+            return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
         }
     };
 
@@ -242,9 +242,25 @@ async fn show_logs(
         container: Some(plan.container.to_owned()),
         ..LogParams::default()
     };
-    let logs = timed(cluster.request_timeout, api.logs(plan.pod, &params))
-        .await?
-        .map_err(|e| classify(e, ApiCall::Logs, plan.pod, &cluster.scope()))?;
+    let logs = match timed(cluster.request_timeout, api.logs(plan.pod, &params)).await? {
+        Ok(logs) => logs,
+        Err(e) => match classify(e, ApiCall::Logs, plan.pod, &cluster.scope()) {
+            // Without `get` on `pods/log` the exit code is still known: report it, and say
+            // what the output needs.
+            Error::Forbidden {
+                verb,
+                resource,
+                scope,
+            } => {
+                printer.warn(&format!(
+                    "{} ended before the session could attach (exit code {exit_code}); its output cannot be shown: you need '{verb}' on '{resource}' in namespace {:?}",
+                    plan.container, scope.namespace
+                ));
+                return Ok(exit_code_from(exit_code));
+            }
+            err => return Err(err),
+        },
+    };
     printer.status(&format!(
         "{} ended before the session could attach (exit code {exit_code}); its output:",
         plan.container

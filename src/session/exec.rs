@@ -84,12 +84,18 @@ where
         max_stdout_buf_size: Some(64 * 1024),
         max_stderr_buf_size: Some(64 * 1024),
     };
-    let mut process = timed(
+    let mut process = match timed(
         cluster.request_timeout,
         api.exec(plan.pod, plan.command.clone(), &params),
     )
     .await?
-    .map_err(|e| classify(e, ApiCall::Exec, plan.pod, &cluster.scope()))?;
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let err = classify(e, ApiCall::Exec, plan.pod, &cluster.scope());
+            return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
+        }
+    };
 
     let guard = if plan.tty {
         Some(RawModeGuard::new().map_err(|source| Error::Io {

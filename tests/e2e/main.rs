@@ -3,10 +3,12 @@
 //! what the person would see. Run by `tests/run.sh`, which starts the cluster; without it every
 //! test here fails.
 
+mod completion;
 mod docs_rbac;
 mod faults;
 mod harness;
 mod pod_security;
+mod rbac;
 mod refusals;
 mod scripting;
 mod session;
