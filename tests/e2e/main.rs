@@ -11,5 +11,6 @@ mod pod_security;
 mod rbac;
 mod refusals;
 mod scripting;
+mod secrets;
 mod session;
 mod terminal;
