@@ -4,7 +4,6 @@
 //! test here fails.
 
 mod completion;
-mod completion;
 mod docs_rbac;
 mod faults;
 mod harness;
