@@ -9,7 +9,8 @@
 #   4. `kubectl krew install --manifest=… --archive=…` installs the local archive into a
 #      temporary KREW_ROOT with no network at all, and clones no index
 #   5. kubectl's plugin discovery finds the plugin in $KREW_ROOT/bin (`kubectl plugin list`)
-#   6. `kubectl distroless-debug --version` and `--help` run through kubectl
+#   6. `kubectl distroless-debug --version` and `--help` run through kubectl, and kubectl's
+#      plugin completion runs the installed kubectl_complete-distroless_debug
 #   7. `kubectl krew list` shows it and `kubectl krew uninstall` removes it again
 #
 #   krew/test-krew.sh                  builds the archive (krew/build-archive.sh) and tests it
@@ -170,6 +171,19 @@ if run_kubectl distroless-debug --help >"$log" 2>&1 &&
 else
   fail "kubectl distroless-debug --help prints its usage" "$log"
 fi
+
+# --- 6b. completion through kubectl ------------------------------------------------------
+# krew installs kubectl_complete-distroless_debug into the plugin's store directory but links
+# only the plugin; linked as the docs say, kubectl (>= 1.26) runs it for plugin completion.
+comp=$(ls "$KREW_ROOT"/store/distroless-debug/v*/kubectl_complete-distroless_debug 2>/dev/null | head -n1)
+if [ -n "$comp" ] && [ -x "$comp" ] && ln -s "$comp" "$KREW_ROOT/bin/" &&
+  run_kubectl __complete distroless-debug --profile net >"$log" 2>/dev/null &&
+  [ "$(cat "$log")" = "$(printf 'netadmin\n:4')" ]; then
+  ok "kubectl __complete distroless-debug --profile net: netadmin (kubectl_complete-distroless_debug)"
+else
+  fail "kubectl __complete distroless-debug --profile net completes netadmin" "$log"
+fi
+rm -f "$KREW_ROOT/bin/kubectl_complete-distroless_debug"
 
 # --- 7. list and uninstall ------------------------------------------------------------------
 # `krew list` and `krew uninstall` insist on an initialized index. Offline, that is a local
