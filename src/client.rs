@@ -92,7 +92,7 @@ fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
     let mut merged: Option<Kubeconfig> = None;
     for p in &paths {
         let k = Kubeconfig::read_from(p)
-            .map_err(|e| Error::Kubeconfig(format!("{}: {e}", p.display())))?;
+            .map_err(|e| Error::Kubeconfig(format!("{}: {}", p.display(), first_line(&e))))?;
         merged = Some(match merged {
             None => k,
             Some(m) => m
@@ -316,6 +316,13 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     })
 }
 
+/// The first line of an error. A YAML parse error goes on with a snippet of the file around
+/// the mistake, which can hold a token or a key: it is never shown.
+fn first_line(err: &dyn std::fmt::Display) -> String {
+    let text = err.to_string();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
 /// A URL for the logs: any `user:password@` in it replaced by `***@`, since proxies and
 /// servers may carry credentials there.
 pub fn redact_userinfo(url: &http::Uri) -> String {
@@ -347,6 +354,26 @@ mod tests {
             redact_userinfo(&uri("https://127.0.0.1:6443")),
             "https://127.0.0.1:6443/"
         );
+    }
+
+    #[test]
+    fn a_yaml_error_never_shows_the_file() {
+        let dir = std::env::temp_dir().join(format!("dd-client-yaml-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config");
+        std::fs::write(
+            &path,
+            "clusters: [\nusers:\n- name: u\n  user: {token: s3cret}\n",
+        )
+        .unwrap();
+        let conn = Connection {
+            kubeconfig: Some(path),
+            ..Connection::default()
+        };
+        let err = load_kubeconfig(&conn).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains("s3cret") && !err.contains('\n'), "{err}");
     }
 
     fn uri(s: &str) -> http::Uri {
