@@ -4,6 +4,7 @@
 //! test here fails.
 
 mod completion;
+mod bad_input;
 mod docs_rbac;
 mod faults;
 mod harness;

@@ -229,8 +229,9 @@ fn without_create_on_exec_a_command_works_where_the_server_checks_get_only() {
 
 #[test]
 fn without_pods_log_a_session_works() {
-    // pods/log is read only when a debug container ended before the terminal attached; that
-    // path, with and without the permission, is covered by tests/fake_rbac.rs.
+    // pods/log is read only when a debug container ended before the terminal attached (then,
+    // without it, the exit code is returned with a warning naming the permission); a normal
+    // session never needs it.
     let ns = setup("rbac-log", Some(("pods/log", "get")));
     run(&ns.name, &ID, &env_as("alice")).worked();
 }
