@@ -3,8 +3,8 @@
 //! what the person would see. Run by `tests/run.sh`, which starts the cluster; without it every
 //! test here fails.
 
-mod completion;
 mod bad_input;
+mod completion;
 mod docs_rbac;
 mod faults;
 mod harness;
