@@ -174,6 +174,14 @@ fn sighup_while_connecting() {
 }
 
 fn panic_after_raw_mode(variant: &str) {
+    // The binary is shared with any other cargo build in this target directory; one without
+    // the e2e feature has no trigger, and the session would simply run.
+    let binary = std::fs::read(PLUGIN).expect("the plugin binary");
+    let needle = b"DISTROLESS_DEBUG_TEST_PANIC";
+    assert!(
+        binary.windows(needle.len()).any(|w| w == needle),
+        "{PLUGIN} was built without the test-hooks feature (rebuilt by another cargo command?)"
+    );
     let ns = Namespace::new(&format!("tty-panic-{variant}"), None);
     ns.target_pod("app");
     let mut env = plugin_env();
