@@ -179,7 +179,7 @@ spec:
 
 /// Bytes a log file holds now: where to start reading what comes next.
 pub fn log_offset(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// What a log gained since `offset` (from the start if it was rotated).
@@ -187,7 +187,7 @@ pub fn log_since(path: &Path, offset: u64) -> String {
     let Ok(mut f) = std::fs::File::open(path) else {
         return String::new();
     };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = f.metadata().map_or(0, |m| m.len());
     let from = if len >= offset { offset } else { 0 };
     let mut s = Vec::new();
     if f.seek(SeekFrom::Start(from)).is_ok() {
@@ -258,10 +258,10 @@ pub fn container_started_ns(containerd_log: &str, name: &str) -> Option<i128> {
 pub fn parse_time(s: &str) -> Option<i128> {
     let s = s.strip_suffix('Z')?;
     let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let mut d = date.split('-').map(str::parse::<i64>);
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|x| x.parse::<i64>());
+    let mut t = hms.split(':').map(str::parse::<i64>);
     let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
     let mut nanos: i128 = 0;
     for (i, c) in frac.chars().take(9).enumerate() {
@@ -283,10 +283,5 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 pub fn unix_ns(t: SystemTime) -> i128 {
-    i128::try_from(
-        t.duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    )
-    .unwrap_or(0)
+    i128::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())).unwrap_or(0)
 }

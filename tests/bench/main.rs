@@ -118,7 +118,7 @@ impl Opts {
                     o.rows = it
                         .next()
                         .map(|v| list(v).into_iter().map(|x: usize| x as u32).collect())
-                        .unwrap_or_default()
+                        .unwrap_or_default();
                 }
                 "--out" => o.out = it.next().map(PathBuf::from),
                 // What cargo's test runner may pass (a filter, --nocapture): not ours.
@@ -137,7 +137,7 @@ enum Tool {
 
 /// A A/B order per run: ours first in even runs, kubectl first in odd ones.
 fn order(k: usize) -> [Tool; 2] {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         [Tool::Ours, Tool::Kubectl]
     } else {
         [Tool::Kubectl, Tool::Ours]
@@ -494,7 +494,7 @@ impl Bench {
         }
         p.send(b"rm -f /tmp/dd-bench-tty\r")?;
         p.settle(Duration::from_millis(100));
-        Ok(n as f64 / (1 << 20) as f64 / (t1 - t0).as_secs_f64())
+        Ok(n as f64 / f64::from(1 << 20) / (t1 - t0).as_secs_f64())
     }
 
     /// The debug containers a tool added to the pod, and when the cluster saw each step of it.
@@ -562,7 +562,7 @@ impl Bench {
                 "2b",
                 "one command printing 1 MiB (content verified), launch → exit",
                 &["sh", "-c", &cmd],
-                Some(expected_file(n)),
+                Some(&expected_file(n)),
             );
         }
         if self.o.rows.contains(&3) {
@@ -800,7 +800,7 @@ impl Bench {
     }
 
     /// Row 2: one non-interactive command, launch → exit, stdout checked.
-    fn row_command(&mut self, id: &'static str, what: &str, cmd: &[&str], want: Option<Vec<u8>>) {
+    fn row_command(&mut self, id: &'static str, what: &str, cmd: &[&str], want: Option<&[u8]>) {
         let mut t: [Vec<Duration>; 2] = [vec![], vec![]];
         let mut rss: [Vec<f64>; 2] = [vec![], vec![]];
         let mut errs = Vec::new();
@@ -817,8 +817,7 @@ impl Bench {
                 };
                 match self.run(argv) {
                     Ok(r) => {
-                        let good = r.out.status.success()
-                            && want.as_ref().is_none_or(|w| &r.out.stdout == w);
+                        let good = r.out.status.success() && want.is_none_or(|w| r.out.stdout == w);
                         if good {
                             t[tool as usize].push(r.wall);
                             rss[tool as usize].extend(r.rss_kib);
@@ -827,8 +826,7 @@ impl Bench {
                                 "{tool:?} in {pod}: exit {:?}, {} bytes of stdout{}; stderr: {}",
                                 r.out.status.code(),
                                 r.out.stdout.len(),
-                                want.as_ref()
-                                    .map(|w| format!(" ({} expected)", w.len()))
+                                want.map(|w| format!(" ({} expected)", w.len()))
                                     .unwrap_or_default(),
                                 String::from_utf8_lossy(&r.out.stderr).trim()
                             ));
@@ -1177,7 +1175,7 @@ impl Bench {
 
     /// Row 7: binary size and `--version` start time (peak RSS rows come from rows 1, 2, 4).
     fn row_footprint(&mut self) {
-        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).unwrap_or(0.0);
+        let size = |p: &Path| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64);
         let (a, b) = (size(Path::new(plugin())), size(&self.c.kubectl));
         self.rows.push(Row {
             id: "7b".into(),
@@ -1316,9 +1314,7 @@ fn machine(c: &Cluster) -> String {
 
 fn read_rss(path: &Path) -> Option<f64> {
     let s = std::fs::read_to_string(path).ok()?;
-    s.lines()
-        .filter_map(|l| l.trim().parse::<f64>().ok())
-        .last()
+    s.lines().rev().find_map(|l| l.trim().parse::<f64>().ok())
 }
 
 fn show(s: Option<Summary>, unit: fn(f64) -> String) -> String {
