@@ -5,10 +5,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{AttachParams, LogParams};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
 
+use super::resize;
+use super::streams::{self, StdinPlan};
 use super::tty::RawModeGuard;
-use super::{resize, stdin};
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
@@ -16,9 +17,6 @@ use crate::wait::{Progress, progress};
 
 /// The byte the client sends first when the entry script waits on stdin (ASCII ACK).
 pub const HANDSHAKE_BYTE: u8 = 0x06;
-
-/// How long output may keep flowing after the status arrived.
-const DRAIN: Duration = Duration::from_secs(2);
 
 /// How long to wait for the kubelet to report the exit code after the session.
 const EXIT_CODE_WAIT: Duration = Duration::from_secs(15);
@@ -119,64 +117,16 @@ where
     #[cfg(feature = "test-hooks")]
     super::test_hooks::after_raw_mode();
 
-    let (size, follow) = (io.size, io.follow_resize);
-    let resize_task = process
-        .terminal_size()
-        .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
-    let mut stdin_source = Some(io.stdin);
-    let writer = process.stdin();
-    let forward = plan.forward_stdin;
-    let handshake = plan.stdin_handshake;
-    let stdin_task = tokio::spawn(async move {
-        let Some(mut w) = writer else { return };
-        if handshake && (w.write_all(&[HANDSHAKE_BYTE]).await.is_err() || w.flush().await.is_err())
-        {
-            return;
-        }
-        if forward {
-            let mut rx = match stdin_source.take() {
-                Some(StdinSource::Channel(rx)) => rx,
-                _ => stdin::spawn_reader(),
-            };
-            while let Some(chunk) = rx.recv().await {
-                if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
-                    return;
-                }
-            }
-        }
-        // EOF: shutdown() sends the close; dropping the writer would not.
-        let _ = w.shutdown().await;
-        // Keep the half open (but finished) until the session ends.
-        std::future::pending::<()>().await;
-    });
-    let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
-    let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
     // The session ends when the status arrives. Signals are handled by the caller, which drops
     // this future (and with it the raw-mode guard). After an abrupt disconnect the status
     // resolves to None: the connection was lost, not ended by the remote side.
-    let status = match process.take_status() {
-        Some(s) => s.await,
-        None => None,
+    let stdin_plan = StdinPlan {
+        first: plan.stdin_handshake.then_some(HANDSHAKE_BYTE),
+        forward: plan.forward_stdin,
     };
+    let status = streams::pump(&mut process, io, stdin_plan).await;
     tracing::debug!(?status, "attach ended");
     let lost = status.is_none();
-
-    // Output that was in flight when the status arrived, within a bound: after an abrupt
-    // disconnect a reader can stay pending forever.
-    let drain = async {
-        if let Some(t) = out_task {
-            let _ = t.await;
-        }
-        if let Some(t) = err_task {
-            let _ = t.await;
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN, drain).await;
-    stdin_task.abort();
-    if let Some(t) = resize_task {
-        t.abort();
-    }
-    process.abort();
     drop(guard);
 
     let code = match crate::wait::exit_code(cluster, plan.pod, plan.container, EXIT_CODE_WAIT).await
@@ -214,20 +164,6 @@ pub fn signal_note(code: i32) -> Option<String> {
         _ => format!("signal {n}"),
     };
     Some(format!("128+{n}: killed by {name}"))
-}
-
-pub(crate) async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
-                    break;
-                }
-            }
-        }
-    }
 }
 
 /// The container ended before we could attach: its log is its output.

@@ -6,23 +6,17 @@
 //! `ExitCode` whose message is the number (128+N when a signal ended the process). It needs
 //! only `create` on `pods/exec`.
 
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
 use kube::api::AttachParams;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
 
-use super::attach::{Io, StdinSource, copy};
+use super::attach::Io;
+use super::streams::{self, StdinPlan};
 use super::tty::RawModeGuard;
-use super::{resize, stdin};
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
-
-/// How long output may keep flowing after the status arrived (kube closes the streams right
-/// after the status, so this bound only matters after an abrupt disconnect).
-const DRAIN: Duration = Duration::from_secs(2);
 
 /// What to run where.
 #[derive(Debug, Clone)]
@@ -105,49 +99,11 @@ where
     } else {
         None
     };
-    let (size, follow) = (io.size, io.follow_resize);
-    let resize_task = process
-        .terminal_size()
-        .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
-    let stdin_task = process.stdin().map(|mut w| {
-        let source = io.stdin;
-        tokio::spawn(async move {
-            let mut rx = match source {
-                StdinSource::Channel(rx) => rx,
-                StdinSource::Process => stdin::spawn_reader(),
-            };
-            while let Some(chunk) = rx.recv().await {
-                if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
-                    return;
-                }
-            }
-            // EOF: shutdown() sends the v5 close of stdin; dropping the writer would not.
-            let _ = w.shutdown().await;
-            std::future::pending::<()>().await;
-        })
-    });
-    let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
-    let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
-    let status = match process.take_status() {
-        Some(s) => s.await,
-        None => None,
+    let stdin_plan = StdinPlan {
+        first: None,
+        forward: true,
     };
-    let drain = async {
-        if let Some(t) = out_task {
-            let _ = t.await;
-        }
-        if let Some(t) = err_task {
-            let _ = t.await;
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN, drain).await;
-    if let Some(t) = stdin_task {
-        t.abort();
-    }
-    if let Some(t) = resize_task {
-        t.abort();
-    }
-    process.abort();
+    let status = streams::pump(&mut process, io, stdin_plan).await;
     drop(guard);
     tracing::debug!(?status, "exec ended");
     exit_code_of(status.as_ref()).map_err(|message| Error::Exec {

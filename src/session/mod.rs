@@ -8,6 +8,8 @@
 //! - [`signals`]: SIGTERM/SIGHUP/SIGINT end the run (the caller selects on them and drops the
 //!   session, which drops the raw-mode guard), SIGWINCH resizes (Ctrl-C and no
 //!   resize following where there are no Unix signals);
+//! - [`streams`]: what attach and exec share: every stream served by its own task, stdin
+//!   closed at EOF, output drained within a bound after the status;
 //! - [`exec`]: exec into a kept container (commands, reused shells): streams connected before
 //!   the process starts, exit code from the exec Status;
 //! - [`attach`]: kube's websocket attach, every stream read concurrently, driven by the status
@@ -19,6 +21,7 @@ pub mod exec;
 pub mod resize;
 pub mod signals;
 pub mod stdin;
+pub mod streams;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod tty;

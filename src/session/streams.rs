@@ -1,0 +1,109 @@
+//! The part of a session that attach and exec share: wiring the remote process's streams to
+//! ours and running it to its end.
+//!
+//! Every requested stream is served by its own task, because an unread stream blocks the whole
+//! session (kube's buffers are bounded). The session ends when the status arrives; output still
+//! in flight is drained within [`DRAIN`], since after an abrupt disconnect a reader can stay
+//! pending forever.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::api::AttachedProcess;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::attach::{Io, StdinSource};
+use super::{resize, stdin};
+
+/// How long output may keep flowing after the status arrived.
+pub const DRAIN: Duration = Duration::from_secs(2);
+
+/// What goes to the remote stdin.
+#[derive(Debug, Clone, Copy)]
+pub struct StdinPlan {
+    /// A byte sent before anything else (the entry script's handshake).
+    pub first: Option<u8>,
+    /// Forward `io.stdin` after it; otherwise close stdin right away.
+    pub forward: bool,
+}
+
+/// Runs `process` with `io` until its status arrives (None: the connection was lost), then
+/// stops every stream task and the process's connection.
+pub async fn pump<O, E>(
+    process: &mut AttachedProcess,
+    io: Io<O, E>,
+    plan: StdinPlan,
+) -> Option<Status>
+where
+    O: AsyncWrite + Unpin + Send + 'static,
+    E: AsyncWrite + Unpin + Send + 'static,
+{
+    let (size, follow) = (io.size, io.follow_resize);
+    // The size sender must stay alive for the whole session, or kube stops forwarding sizes.
+    let resize_task = process
+        .terminal_size()
+        .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
+    let stdin_task = process
+        .stdin()
+        .map(|w| tokio::spawn(feed_stdin(w, io.stdin, plan)));
+    let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
+    let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
+
+    let status = match process.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    let drain = async {
+        if let Some(t) = out_task {
+            let _ = t.await;
+        }
+        if let Some(t) = err_task {
+            let _ = t.await;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN, drain).await;
+    for task in [stdin_task, resize_task].into_iter().flatten() {
+        task.abort();
+    }
+    process.abort();
+    status
+}
+
+/// Writes the handshake byte, then (if asked) our stdin until EOF, then closes the remote
+/// stdin: `shutdown()` sends the close; dropping the writer would not.
+async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, plan: StdinPlan) {
+    if let Some(byte) = plan.first
+        && (w.write_all(&[byte]).await.is_err() || w.flush().await.is_err())
+    {
+        return;
+    }
+    if plan.forward {
+        let mut rx = match source {
+            StdinSource::Channel(rx) => rx,
+            StdinSource::Process => stdin::spawn_reader(),
+        };
+        while let Some(chunk) = rx.recv().await {
+            if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
+                return;
+            }
+        }
+    }
+    let _ = w.shutdown().await;
+    // Keep the half open (but finished) until the session ends.
+    std::future::pending::<()>().await;
+}
+
+/// Copies one output stream until it ends or its destination fails.
+pub async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
