@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins etcd-server umoci skopeo busybox-static
   strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc git python3 binutils
-  tmux)
+  tmux time file)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
