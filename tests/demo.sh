@@ -20,7 +20,6 @@ apiVersion: v1
 kind: Namespace
 metadata:
   name: demo
-  labels: {pod-security.kubernetes.io/enforce: baseline}
 ---
 apiVersion: apps/v1
 kind: Deployment
