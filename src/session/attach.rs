@@ -4,12 +4,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::{AttachParams, LogParams};
+use kube::api::LogParams;
 use tokio::io::AsyncWrite;
 
 use super::resize;
 use super::streams::{self, StdinPlan};
-use super::tty::RawModeGuard;
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
@@ -81,16 +80,7 @@ where
     E: AsyncWrite + Unpin + Send + 'static,
 {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let params = AttachParams {
-        container: Some(plan.container.to_owned()),
-        stdin: true,
-        stdout: true,
-        stderr: !plan.tty,
-        tty: plan.tty,
-        max_stdin_buf_size: Some(64 * 1024),
-        max_stdout_buf_size: Some(64 * 1024),
-        max_stderr_buf_size: Some(64 * 1024),
-    };
+    let params = streams::params(plan.container, true, plan.tty);
     let mut process = match timed(cluster.request_timeout, api.attach(plan.pod, &params)).await? {
         Ok(p) => p,
         Err(e) => {
@@ -106,14 +96,7 @@ where
         }
     };
 
-    let guard = if plan.tty {
-        Some(RawModeGuard::new().map_err(|source| Error::Io {
-            context: "cannot put the terminal in raw mode",
-            source,
-        })?)
-    } else {
-        None
-    };
+    let guard = streams::raw_mode(plan.tty)?;
     #[cfg(feature = "test-hooks")]
     super::test_hooks::after_raw_mode();
 

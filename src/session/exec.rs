@@ -9,12 +9,10 @@
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
-use kube::api::AttachParams;
 use tokio::io::AsyncWrite;
 
 use super::attach::Io;
 use super::streams::{self, StdinPlan};
-use super::tty::RawModeGuard;
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 
@@ -68,16 +66,7 @@ where
     E: AsyncWrite + Unpin + Send + 'static,
 {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let params = AttachParams {
-        container: Some(plan.container.to_owned()),
-        stdin: plan.stdin,
-        stdout: true,
-        stderr: !plan.tty,
-        tty: plan.tty,
-        max_stdin_buf_size: Some(64 * 1024),
-        max_stdout_buf_size: Some(64 * 1024),
-        max_stderr_buf_size: Some(64 * 1024),
-    };
+    let params = streams::params(plan.container, plan.stdin, plan.tty);
     let mut process = match timed(
         cluster.request_timeout,
         api.exec(plan.pod, plan.command.clone(), &params),
@@ -91,14 +80,7 @@ where
         }
     };
 
-    let guard = if plan.tty {
-        Some(RawModeGuard::new().map_err(|source| Error::Io {
-            context: "cannot put the terminal in raw mode",
-            source,
-        })?)
-    } else {
-        None
-    };
+    let guard = streams::raw_mode(plan.tty)?;
     let stdin_plan = StdinPlan {
         first: None,
         forward: true,

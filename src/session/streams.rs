@@ -9,14 +9,42 @@
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use kube::api::AttachedProcess;
+use kube::api::{AttachParams, AttachedProcess};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::attach::{Io, StdinSource};
+use super::tty::RawModeGuard;
 use super::{resize, stdin};
+use crate::error::Error;
 
 /// How long output may keep flowing after the status arrived.
 pub const DRAIN: Duration = Duration::from_secs(2);
+
+/// The streams of an attach or exec: stdout always, stdin when asked, stderr apart unless a
+/// TTY merges it; 64 KiB buffers (kube's 1 KiB default throttles throughput).
+pub fn params(container: &str, stdin: bool, tty: bool) -> AttachParams {
+    AttachParams {
+        container: Some(container.to_owned()),
+        stdin,
+        stdout: true,
+        stderr: !tty,
+        tty,
+        max_stdin_buf_size: Some(64 * 1024),
+        max_stdout_buf_size: Some(64 * 1024),
+        max_stderr_buf_size: Some(64 * 1024),
+    }
+}
+
+/// Raw mode for a TTY session, `None` otherwise; the terminal is restored when it drops.
+pub fn raw_mode(tty: bool) -> Result<Option<RawModeGuard>, Error> {
+    if !tty {
+        return Ok(None);
+    }
+    RawModeGuard::new().map(Some).map_err(|source| Error::Io {
+        context: "cannot put the terminal in raw mode",
+        source,
+    })
+}
 
 /// What goes to the remote stdin.
 #[derive(Debug, Clone, Copy)]
