@@ -68,7 +68,7 @@ pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
 }
 
 /// A debug container ready for the session: fresh and started (or already ended), or reused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Prepared {
     pub pod: String,
     pub container: String,
@@ -80,6 +80,9 @@ pub struct Prepared {
     pub mode: spec::Mode,
     /// An existing container was chosen instead of adding one.
     pub reused: bool,
+    /// The pod watch that saw a fresh container start, still open: the session's exit code
+    /// comes from it without another request.
+    pub watch: Option<wait::PodWatch>,
 }
 
 /// Whether a new container keeps itself alive for reuse: always for a COMMAND (it runs through
@@ -116,7 +119,7 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
         e = session::signals::termination() => return Err(before_session(e)),
     };
     tokio::select! {
-        r = session_for(&cluster, &options, &prepared, printer) => r,
+        r = session_for(&cluster, &options, prepared, printer) => r,
         e = session::signals::termination() => Err(e),
     }
 }
@@ -134,7 +137,7 @@ fn before_session(e: Error) -> Error {
 async fn session_for(
     cluster: &Cluster,
     options: &Options,
-    prepared: &Prepared,
+    prepared: Prepared,
     printer: &Printer,
 ) -> Result<u8, Error> {
     if prepared.mode == spec::Mode::KeepAlive {
@@ -170,7 +173,7 @@ async fn session_for(
         Started::Terminated { exit_code } => {
             session::ended_before_attach(cluster, &plan, exit_code, printer).await
         }
-        Started::Running => session::run(cluster, &plan, printer).await,
+        Started::Running => session::run(cluster, &plan, printer, prepared.watch).await,
     }
 }
 
@@ -255,6 +258,7 @@ pub async fn prepare_in(
                 started: Started::Running,
                 mode: spec::Mode::KeepAlive,
                 reused: true,
+                watch: None,
             });
         }
     }
@@ -286,7 +290,7 @@ pub async fn prepare_in(
         "Added debug container {name} ({}, profile {}) to pod {pod_name}, targeting container {target_container}{kept}",
         options.container.image, options.container.profile
     ));
-    let started = wait::until_started(
+    let (started, watch) = wait::until_started(
         cluster,
         &stored,
         &name,
@@ -311,6 +315,8 @@ pub async fn prepare_in(
         started,
         mode,
         reused: false,
+        // Only an attached session reads its exit code from the pod; exec reports it.
+        watch: (mode == spec::Mode::Session).then_some(watch),
     })
 }
 

@@ -1,14 +1,17 @@
 //! Waiting for the debug container: one watch on the pod (field selector on its name, from the
 //! resourceVersion the PATCH returned, so no extra list), never polling, bounded by
-//! `--timeout`. Progress (the waiting reason, once per change) goes to stderr unless `-q`.
+//! `--timeout`, raced by a watch for the kubelet's `Started` event, which comes up to a second
+//! before the status says Running. The pod watch stays open for the exit code after the
+//! session. Progress (the waiting reason, once per change) goes to stderr unless `-q`.
 //!
 //! Fail fast: image and container-creation errors end the wait at once with the kubelet's
 //! message (kubernetes#108135: `kubectl debug` waits forever on ErrImagePull).
 
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::Api;
 use kube::api::{WatchEvent, WatchParams};
 
@@ -115,6 +118,16 @@ pub enum Started {
 }
 
 /// Watches until the container runs or ends. `pod` is the PATCH response.
+///
+/// Two signals race, both watches opened at once from the PATCH's resourceVersion:
+/// - the pod's status, which is authoritative (Running, Terminated, the kubelet's failure
+///   reasons) but reaches the API only at the kubelet's next PLEG relist, up to a second after
+///   the container started;
+/// - the kubelet's `Started` event for this container, posted as soon as the runtime started it
+///   ([`started_event`]). Events can be missing (not permitted to watch, dropped by the
+///   kubelet's per-pod event rate limit): then the status decides, as before.
+///
+/// Returns the pod watch too, still open, so the exit code after the session costs no request.
 pub async fn until_started(
     cluster: &Cluster,
     pod: &Pod,
@@ -122,11 +135,23 @@ pub async fn until_started(
     image: &str,
     timeout: Duration,
     printer: &Printer,
-) -> Result<Started, Error> {
+) -> Result<(Started, PodWatch), Error> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let mut watch = PodWatch::new(cluster, pod);
     let mut last: Option<String> = None;
-    let work = watch_loop(cluster, pod, name, image, printer, &mut last);
+    let work = async {
+        let status = watch.until(|p| step(p, &pod_name, name, image, printer, &mut last));
+        tokio::select! {
+            biased;
+            r = status => r,
+            () = started_event(cluster, pod, name) => {
+                tracing::debug!(container = name, "the kubelet's Started event came first");
+                Ok(Started::Running)
+            }
+        }
+    };
     match tokio::time::timeout(timeout, work).await {
-        Ok(r) => r,
+        Ok(r) => r.map(|started| (started, watch)),
         Err(_) => Err(Error::Timeout {
             what: format!("debug container {name:?} to start"),
             after: timeout,
@@ -168,19 +193,69 @@ fn step(
     }
 }
 
-async fn watch_loop(
-    cluster: &Cluster,
-    pod: &Pod,
-    name: &str,
-    image: &str,
-    printer: &Printer,
-    last: &mut Option<String>,
-) -> Result<Started, Error> {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    watch_pod(cluster, pod, |p| {
-        step(p, &pod_name, name, image, printer, last)
-    })
-    .await
+/// The field selector for the kubelet's `Started` event of ephemeral container `name` in the
+/// pod with `uid`. Pure.
+pub fn started_event_selector(uid: &str, name: &str) -> String {
+    format!(
+        "involvedObject.uid={uid},involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Started"
+    )
+}
+
+/// Whether `event` says the runtime started ephemeral container `name` of the pod with `uid`
+/// (checked again on our side, whatever the server's field selector did). Pure.
+pub fn is_started_event(event: &Event, uid: &str, name: &str) -> bool {
+    let o = &event.involved_object;
+    event.reason.as_deref() == Some("Started")
+        && o.uid.as_deref() == Some(uid)
+        && o.field_path.as_deref() == Some(format!("spec.ephemeralContainers{{{name}}}").as_str())
+}
+
+/// Resolves when the kubelet's `Started` event for ephemeral container `name` arrives: the
+/// runtime has started it, so attach and exec work, though the pod status may say so only up
+/// to a second later. One watch on events from the PATCH's resourceVersion, narrowed by a
+/// field selector to that one event. Never resolves when events cannot be watched (any
+/// error, e.g. no `watch events` permission) or the event does not come: the pod status then
+/// decides. Nothing here fails the session.
+pub async fn started_event(cluster: &Cluster, pod: &Pod, name: &str) {
+    let (Some(uid), Some(rv)) = (
+        pod.metadata.uid.as_deref(),
+        pod.metadata.resource_version.as_deref(),
+    ) else {
+        return std::future::pending().await;
+    };
+    let api: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = WatchParams::default()
+        .fields(&started_event_selector(uid, name))
+        .timeout(290);
+    match timed(cluster.request_timeout, api.watch(&params, rv)).await {
+        Ok(Ok(stream)) => {
+            let mut stream = stream.boxed();
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(WatchEvent::Added(e) | WatchEvent::Modified(e)))
+                        if is_started_event(&e, uid, name) =>
+                    {
+                        return;
+                    }
+                    Ok(Some(WatchEvent::Error(e))) => {
+                        tracing::debug!(code = e.code, reason = %e.reason, "event watch ended; waiting for the pod status");
+                        break;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "event watch failed; waiting for the pod status");
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "cannot watch events; waiting for the pod status");
+        }
+        Err(e) => tracing::debug!(error = %e, "cannot watch events; waiting for the pod status"),
+    }
+    std::future::pending::<()>().await;
 }
 
 /// How many times in a row a dropped watch (or one that cannot be opened) is opened again
@@ -206,130 +281,205 @@ fn resume_delay(n: u32) -> Duration {
     Duration::from_millis(250 << n.saturating_sub(1).min(3))
 }
 
-/// Watches one pod from `pod`'s resourceVersion, calling `check` on the first object and on
-/// every change until it returns a result. A deleted pod ends the watch with an error; an
-/// expired resourceVersion (410) re-reads the pod and goes on. A watch that ends or drops
-/// (connection reset, API server restarting) is opened again from the last resourceVersion
-/// seen, so no change is missed; after [`RESUME_ATTEMPTS`] failures in a row without an event
-/// in between the error is returned. Callers bound the whole wait.
-pub async fn watch_pod<R>(
-    cluster: &Cluster,
-    pod: &Pod,
-    mut check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
-) -> Result<R, Error> {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    if let Some(done) = check(pod) {
-        return done;
-    }
-    let mut rv = pod.metadata.resource_version.clone().unwrap_or_default();
-    let params = WatchParams::default()
-        .fields(&format!("metadata.name={pod_name}"))
-        .timeout(290);
-    let scope = cluster.scope();
-    // Drops in a row without an event in between.
-    let mut dropped = 0u32;
-    loop {
-        let opened = timed(cluster.request_timeout, api.watch(&params, &rv))
-            .await
-            .and_then(|r| r.map_err(|e| classify(e, ApiCall::WatchPod, &pod_name, &scope)));
-        let stream = match opened {
-            Ok(s) => s,
-            Err(e) if resumable(&e) && dropped < RESUME_ATTEMPTS => {
-                dropped += 1;
-                tracing::debug!(error = %e, %rv, attempt = dropped, "watch dropped; resuming from the last resourceVersion");
-                tokio::time::sleep(resume_delay(dropped)).await;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let mut stream = stream.boxed();
-        let mut events = 0u32;
-        loop {
-            let event = match stream.try_next().await {
-                Ok(Some(event)) => event,
-                Ok(None) => break,
-                Err(e) => {
-                    let err = classify(e, ApiCall::WatchPod, &pod_name, &scope);
-                    if !resumable(&err) || dropped >= RESUME_ATTEMPTS {
-                        return Err(err);
-                    }
-                    dropped += 1;
-                    tracing::debug!(error = %err, %rv, attempt = dropped, "watch dropped; resuming from the last resourceVersion");
-                    break;
-                }
-            };
-            events += 1;
-            dropped = 0;
-            match event {
-                WatchEvent::Added(p) | WatchEvent::Modified(p) => {
-                    if let Some(v) = &p.metadata.resource_version {
-                        rv.clone_from(v);
-                    }
-                    if let Some(done) = check(&p) {
-                        return done;
-                    }
-                }
-                WatchEvent::Deleted(_) => return Err(Error::PodDeleted { pod: pod_name }),
-                WatchEvent::Bookmark(b) => rv = b.metadata.resource_version,
-                WatchEvent::Error(e) if e.code == 410 => {
-                    // Our resourceVersion expired: read the pod again and go on from there.
-                    let fresh = crate::resolve::get_pod(cluster, &pod_name).await?;
-                    if let Some(done) = check(&fresh) {
-                        return done;
-                    }
-                    rv = fresh.metadata.resource_version.unwrap_or_default();
-                    break;
-                }
-                WatchEvent::Error(e) => {
-                    return Err(classify(
-                        kube::Error::Api(e),
-                        ApiCall::WatchPod,
-                        &pod_name,
-                        &scope,
-                    ));
-                }
-            }
-        }
-        if events == 0 {
-            // Ended (or dropped) without a single event: don't spin on a broken connection.
-            tokio::time::sleep(resume_delay(dropped.max(1))).await;
-        }
-        tracing::debug!(%rv, "watch ended; resuming from the last resourceVersion");
+type PodEvents = BoxStream<'static, Result<WatchEvent<Pod>, kube::Error>>;
+
+/// One pod, watched from a resourceVersion on: the latest object seen and the open watch. It
+/// is kept between waits, so the wait for the exit code after a session goes on reading the
+/// watch the start used, with no new request (unless the server ended it meanwhile: then it
+/// is opened again from the last resourceVersion seen, so no change is missed).
+///
+/// [`PodWatch::until`] is cancel-safe: dropped at any await, the watch keeps its place.
+pub struct PodWatch {
+    api: Api<Pod>,
+    scope: crate::error::Scope,
+    request_timeout: Option<Duration>,
+    pod_name: String,
+    latest: Pod,
+    rv: String,
+    stream: Option<PodEvents>,
+    /// Drops in a row without an event in between.
+    dropped: u32,
+    /// Events since the watch was last opened.
+    events: u32,
+}
+
+impl std::fmt::Debug for PodWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodWatch")
+            .field("pod", &self.pod_name)
+            .field("resource_version", &self.rv)
+            .field("open", &self.stream.is_some())
+            .finish_non_exhaustive()
     }
 }
 
+impl PodWatch {
+    /// A watch of `pod` from its resourceVersion; opened at the first [`PodWatch::until`].
+    pub fn new(cluster: &Cluster, pod: &Pod) -> Self {
+        Self {
+            api: Api::namespaced(cluster.client.clone(), &cluster.namespace),
+            scope: cluster.scope(),
+            request_timeout: cluster.request_timeout,
+            pod_name: pod.metadata.name.clone().unwrap_or_default(),
+            latest: pod.clone(),
+            rv: pod.metadata.resource_version.clone().unwrap_or_default(),
+            stream: None,
+            dropped: 0,
+            events: 0,
+        }
+    }
+
+    /// The latest pod object seen.
+    pub fn latest(&self) -> &Pod {
+        &self.latest
+    }
+
+    fn classify(&self, e: kube::Error) -> Error {
+        classify(e, ApiCall::WatchPod, &self.pod_name, &self.scope)
+    }
+
+    /// Calls `check` on the latest object seen, then on every change, until it returns a
+    /// result. A deleted pod ends the watch with an error; an expired resourceVersion (410)
+    /// re-reads the pod and goes on. A watch that ends or drops (connection reset, API server
+    /// restarting) is opened again from the last resourceVersion seen; after
+    /// [`RESUME_ATTEMPTS`] failures in a row without an event in between the error is
+    /// returned. Callers bound the whole wait.
+    pub async fn until<R>(
+        &mut self,
+        mut check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
+    ) -> Result<R, Error> {
+        if let Some(done) = check(&self.latest) {
+            return done;
+        }
+        loop {
+            let Some(stream) = self.stream.as_mut() else {
+                let params = WatchParams::default()
+                    .fields(&format!("metadata.name={}", self.pod_name))
+                    .timeout(290);
+                let opened = timed(self.request_timeout, self.api.watch(&params, &self.rv))
+                    .await
+                    .and_then(|r| r.map_err(|e| self.classify(e)));
+                match opened {
+                    Ok(s) => {
+                        self.stream = Some(s.boxed());
+                        self.events = 0;
+                    }
+                    Err(e) if resumable(&e) && self.dropped < RESUME_ATTEMPTS => {
+                        self.dropped += 1;
+                        tracing::debug!(error = %e, rv = %self.rv, attempt = self.dropped, "watch dropped; resuming from the last resourceVersion");
+                        tokio::time::sleep(resume_delay(self.dropped)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+                continue;
+            };
+            let event = match stream.try_next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    self.stream = None;
+                    tracing::debug!(rv = %self.rv, "watch ended; resuming from the last resourceVersion");
+                    if self.events == 0 {
+                        // Ended without a single event: don't spin on a broken connection.
+                        tokio::time::sleep(resume_delay(self.dropped.max(1))).await;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    self.stream = None;
+                    let err = self.classify(e);
+                    if !resumable(&err) || self.dropped >= RESUME_ATTEMPTS {
+                        return Err(err);
+                    }
+                    self.dropped += 1;
+                    tracing::debug!(error = %err, rv = %self.rv, attempt = self.dropped, "watch dropped; resuming from the last resourceVersion");
+                    if self.events == 0 {
+                        tokio::time::sleep(resume_delay(self.dropped)).await;
+                    }
+                    continue;
+                }
+            };
+            self.events += 1;
+            self.dropped = 0;
+            match event {
+                WatchEvent::Added(p) | WatchEvent::Modified(p) => {
+                    if let Some(v) = &p.metadata.resource_version {
+                        self.rv.clone_from(v);
+                    }
+                    self.latest = p;
+                    if let Some(done) = check(&self.latest) {
+                        return done;
+                    }
+                }
+                WatchEvent::Deleted(_) => {
+                    return Err(Error::PodDeleted {
+                        pod: self.pod_name.clone(),
+                    });
+                }
+                WatchEvent::Bookmark(b) => self.rv = b.metadata.resource_version,
+                WatchEvent::Error(e) if e.code == 410 => {
+                    // Our resourceVersion expired: read the pod again and go on from there.
+                    self.stream = None;
+                    let fresh = timed(self.request_timeout, self.api.get(&self.pod_name))
+                        .await?
+                        .map_err(|e| classify(e, ApiCall::GetPod, &self.pod_name, &self.scope))?;
+                    self.rv = fresh.metadata.resource_version.clone().unwrap_or_default();
+                    self.latest = fresh;
+                    if let Some(done) = check(&self.latest) {
+                        return done;
+                    }
+                }
+                WatchEvent::Error(e) => return Err(self.classify(kube::Error::Api(e))),
+            }
+        }
+    }
+}
+
+/// Watches one pod from `pod`'s resourceVersion until `check` returns a result (see
+/// [`PodWatch::until`]).
+pub async fn watch_pod<R>(
+    cluster: &Cluster,
+    pod: &Pod,
+    check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
+) -> Result<R, Error> {
+    PodWatch::new(cluster, pod).until(check).await
+}
+
 /// After a session: the container's exit code from its terminated state, waiting at most
-/// `bound` (the first read included) for the kubelet to report it. A pod that is gone or being
+/// `bound` for the kubelet to report it. With the watch of the start (`kept`) it goes on
+/// reading that watch; without one it reads the pod first. A pod that is gone or being
 /// deleted is [`Error::PodDeleted`]: the session ended because the pod went away.
 pub async fn exit_code(
     cluster: &Cluster,
     pod_name: &str,
     name: &str,
     bound: Duration,
+    kept: Option<&mut PodWatch>,
 ) -> Result<i32, Error> {
     let deleted = || Error::PodDeleted {
         pod: pod_name.to_owned(),
     };
+    let check = |p: &Pod| {
+        if p.metadata.deletion_timestamp.is_some() {
+            return Some(Err(deleted()));
+        }
+        match progress(p, name) {
+            Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
+            Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
+                container: name.to_owned(),
+                reason: format!("the pod is {phase}"),
+            })),
+            _ => None,
+        }
+    };
     let work = async {
+        if let Some(watch) = kept {
+            return watch.until(check).await;
+        }
         let pod = match crate::resolve::get_pod(cluster, pod_name).await {
             Err(Error::PodNotFound { .. }) => return Err(deleted()),
             r => r?,
         };
-        watch_pod(cluster, &pod, |p| {
-            if p.metadata.deletion_timestamp.is_some() {
-                return Some(Err(deleted()));
-            }
-            match progress(p, name) {
-                Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
-                Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
-                    container: name.to_owned(),
-                    reason: format!("the pod is {phase}"),
-                })),
-                _ => None,
-            }
-        })
-        .await
+        watch_pod(cluster, &pod, check).await
     };
     match tokio::time::timeout(bound, work).await {
         Ok(r) => r,
@@ -486,5 +636,49 @@ mod tests {
         let p = waiting("ContainerCreating", "");
         assert!(step(&p, "api", "debugger-x", "i", &printer, &mut last).is_none());
         assert_eq!(last.as_deref(), Some("ContainerCreating"));
+    }
+
+    #[test]
+    fn started_event_is_the_kubelets_for_this_container_only() {
+        use k8s_openapi::api::core::v1::ObjectReference;
+        assert_eq!(
+            started_event_selector("u-1", "debugger-x"),
+            "involvedObject.uid=u-1,involvedObject.fieldPath=spec.ephemeralContainers{debugger-x},reason=Started"
+        );
+        let event = |uid: &str, path: &str, reason: &str| Event {
+            involved_object: ObjectReference {
+                uid: Some(uid.into()),
+                field_path: Some(path.into()),
+                ..ObjectReference::default()
+            },
+            reason: Some(reason.into()),
+            ..Event::default()
+        };
+        let ours = "spec.ephemeralContainers{debugger-x}";
+        assert!(is_started_event(
+            &event("u-1", ours, "Started"),
+            "u-1",
+            "debugger-x"
+        ));
+        assert!(!is_started_event(
+            &event("u-1", ours, "Created"),
+            "u-1",
+            "debugger-x"
+        ));
+        assert!(!is_started_event(
+            &event("u-2", ours, "Started"),
+            "u-1",
+            "debugger-x"
+        ));
+        assert!(!is_started_event(
+            &event("u-1", "spec.ephemeralContainers{debugger-y}", "Started"),
+            "u-1",
+            "debugger-x"
+        ));
+        assert!(!is_started_event(
+            &event("u-1", "spec.containers{debugger-x}", "Started"),
+            "u-1",
+            "debugger-x"
+        ));
     }
 }

@@ -165,6 +165,7 @@ fn cluster(url: &str) -> Cluster {
         namespace: "default".into(),
         context: None,
         user: None,
+        identity: None,
         request_timeout: Some(Duration::from_secs(5)),
     }
 }
@@ -234,7 +235,7 @@ async fn command_mode_keeps_streams_apart_and_returns_the_exit_code() {
         size: None,
         follow_resize: false,
     };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io))
+    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
         .await
         .unwrap();
     assert_eq!(
@@ -291,7 +292,7 @@ async fn piped_stdin_follows_the_handshake_and_ends_with_eof() {
         size: None,
         follow_resize: false,
     };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io))
+    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
         .await
         .unwrap();
     assert_eq!(code, 0);
@@ -331,7 +332,7 @@ async fn tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
         size: Some((80, 24)),
         follow_resize: false,
     };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io))
+    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
         .await
         .unwrap();
     drop(tx);

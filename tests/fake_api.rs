@@ -13,9 +13,9 @@ use distroless_debug::client::Cluster;
 use distroless_debug::error::Error;
 use distroless_debug::options::{Environment, Options};
 use distroless_debug::output::Printer;
+use distroless_debug::prepare;
 use distroless_debug::spec::Mode;
 use distroless_debug::wait::Started;
-use distroless_debug::{Prepared, prepare};
 use http::{Method, Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
@@ -30,6 +30,8 @@ fn cluster() -> (Cluster, ApiHandle) {
         namespace: "default".into(),
         context: Some("test".into()),
         user: Some("alice".into()),
+        // Credentials that do not name the user: the SelfSubjectReview is asked.
+        identity: None,
         request_timeout: None,
     };
     (cluster, handle)
@@ -240,17 +242,19 @@ async fn session_request_sequence_get_patch_watch() {
     let client = prepare(&cluster, &opts, None, &printer);
     let (prepared, (name, container, mut handle)) =
         bounded(async { tokio::join!(client, server) }).await;
+    let prepared = prepared.unwrap();
     assert_eq!(
-        prepared.unwrap(),
-        Prepared {
-            pod: "api".into(),
-            container: name.clone(),
-            target: "app".into(),
-            started: Started::Running,
-            mode: Mode::KeepAlive,
-            reused: false,
-        }
+        (
+            prepared.pod.as_str(),
+            prepared.container.as_str(),
+            prepared.target.as_str()
+        ),
+        ("api", name.as_str(), "app")
     );
+    assert_eq!(prepared.started, Started::Running);
+    assert_eq!(prepared.mode, Mode::KeepAlive);
+    assert!(!prepared.reused);
+    assert!(prepared.watch.is_none(), "exec reports the exit code");
 
     // The next run finds that container running: GET only, no PATCH, no WATCH. Another
     // reason and TTL do not matter; --new would add a container.
@@ -272,6 +276,144 @@ async fn session_request_sequence_get_patch_watch() {
     assert!(prepared.reused);
     assert_eq!(prepared.container, name);
     assert_eq!(prepared.mode, Mode::KeepAlive);
+}
+
+/// A watch response body: one JSON event per line.
+fn watch_body(events: &[Value]) -> Response<Body> {
+    let mut body = Vec::new();
+    for e in events {
+        body.extend(serde_json::to_vec(e).unwrap());
+        body.push(b'\n');
+    }
+    Response::builder()
+        .status(200)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+type Pending = tower_test::mock::SendResponse<Response<Body>>;
+
+/// The two watches a fresh container's wait opens at once, in either order: the pod's (from
+/// the PATCH's resourceVersion) and the kubelet's Started event for `name`. Returns their
+/// responders, pod watch first.
+async fn expect_watches(handle: &mut ApiHandle, name: &str) -> (Pending, Pending) {
+    let (mut pods, mut events) = (None, None);
+    for _ in 0..2 {
+        let (req, send) = handle.next_request().await.expect("two WATCHes");
+        assert_eq!(req.method(), Method::GET);
+        let query = req.uri().query().unwrap().to_owned();
+        assert!(query.contains("watch=true"), "{query}");
+        assert!(
+            query.contains("resourceVersion=101"),
+            "watches start from the PATCH response: {query}"
+        );
+        match req.uri().path() {
+            "/api/v1/namespaces/default/pods" => {
+                assert!(
+                    query.contains("fieldSelector=metadata.name%3Dapi"),
+                    "{query}"
+                );
+                pods = Some(send);
+            }
+            "/api/v1/namespaces/default/events" => {
+                let selector = format!(
+                    "involvedObject.uid=uid-1,involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Started"
+                );
+                let decoded = query
+                    .replace("%3D", "=")
+                    .replace("%2C", ",")
+                    .replace("%7B", "{")
+                    .replace("%7D", "}");
+                assert!(
+                    decoded.contains(&format!("fieldSelector={selector}")),
+                    "{query}"
+                );
+                events = Some(send);
+            }
+            other => panic!("unexpected request {other}?{query}"),
+        }
+    }
+    (pods.expect("pod watch"), events.expect("event watch"))
+}
+
+fn started_event(name: &str) -> Value {
+    json!({"type": "ADDED", "object": {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "api.1", "namespace": "default", "resourceVersion": "102"},
+        "involvedObject": {"kind": "Pod", "name": "api", "namespace": "default", "uid": "uid-1",
+                           "fieldPath": format!("spec.ephemeralContainers{{{name}}}")},
+        "reason": "Started", "type": "Normal", "source": {"component": "kubelet"}
+    }})
+}
+
+/// The kubelet's Started event ends the wait before the pod status says Running, and the pod
+/// watch stays open for the session's exit code.
+#[tokio::test]
+async fn started_event_ends_the_wait_before_the_status() {
+    let (cluster, mut handle) = cluster();
+    let opts = options(&["pod/api"]);
+    let server = async move {
+        let mut p = pod(json!({}));
+        p["metadata"]["uid"] = json!("uid-1");
+        expect_get_pod(&mut handle, respond(200, &p)).await;
+        let container = expect_patch(&mut handle, |c| {
+            let mut stored = pod_with(c, json!({}));
+            stored["metadata"]["uid"] = json!("uid-1");
+            respond(200, &stored)
+        })
+        .await;
+        let name = container["name"].as_str().unwrap().to_owned();
+        let (pods, events) = expect_watches(&mut handle, &name).await;
+        // Another container's event first: not ours, ignored.
+        events.send_response(watch_body(&[
+            started_event("debugger-other"),
+            started_event(&name),
+        ]));
+        (name, pods, handle)
+    };
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (prepared, (name, _pods, _handle)) = bounded(async { tokio::join!(client, server) }).await;
+    let prepared = prepared.unwrap();
+    assert_eq!(prepared.container, name);
+    assert_eq!(prepared.started, Started::Running);
+    assert_eq!(prepared.mode, Mode::Session);
+    assert!(
+        prepared.watch.is_some(),
+        "an attached session keeps the pod watch for its exit code"
+    );
+}
+
+/// Without permission to watch events the pod status decides, as before.
+#[tokio::test]
+async fn forbidden_event_watch_falls_back_to_the_status() {
+    let (cluster, mut handle) = cluster();
+    let opts = options(&["pod/api"]);
+    let server = async move {
+        let mut p = pod(json!({}));
+        p["metadata"]["uid"] = json!("uid-1");
+        expect_get_pod(&mut handle, respond(200, &p)).await;
+        let container = expect_patch(&mut handle, |c| {
+            let mut stored = pod_with(c, json!({}));
+            stored["metadata"]["uid"] = json!("uid-1");
+            respond(200, &stored)
+        })
+        .await;
+        let name = container["name"].as_str().unwrap().to_owned();
+        let (pods, events) = expect_watches(&mut handle, &name).await;
+        events.send_response(respond(403, &status(403, "Forbidden", None)));
+        let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
+        pods.send_response(watch_body(&[
+            json!({"type": "MODIFIED", "object": running}),
+        ]));
+        (name, handle)
+    };
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (prepared, (name, _handle)) = bounded(async { tokio::join!(client, server) }).await;
+    let prepared = prepared.unwrap();
+    assert_eq!(prepared.container, name);
+    assert_eq!(prepared.started, Started::Running);
 }
 
 /// Runs `prepare` against a server script and returns the error.

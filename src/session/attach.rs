@@ -12,7 +12,7 @@ use super::streams::{self, StdinPlan};
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
-use crate::wait::{Progress, progress};
+use crate::wait::{PodWatch, Progress, progress};
 
 /// The byte the client sends first when the entry script waits on stdin (ASCII ACK).
 pub const HANDSHAKE_BYTE: u8 = 0x06;
@@ -57,7 +57,13 @@ pub enum StdinSource {
 }
 
 /// Runs the session on this process's terminal; returns the exit code of the debug container.
-pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Result<u8, Error> {
+/// `watch` is the pod watch of the start, if any: the exit code comes from it.
+pub async fn run(
+    cluster: &Cluster,
+    plan: &Plan<'_>,
+    printer: &Printer,
+    watch: Option<PodWatch>,
+) -> Result<u8, Error> {
     let io = Io {
         stdout: tokio::io::stdout(),
         stderr: tokio::io::stderr(),
@@ -65,7 +71,7 @@ pub async fn run(cluster: &Cluster, plan: &Plan<'_>, printer: &Printer) -> Resul
         size: if plan.tty { resize::current() } else { None },
         follow_resize: plan.tty,
     };
-    run_with(cluster, plan, printer, io).await
+    run_with(cluster, plan, printer, io, watch).await
 }
 
 /// [`run`] with explicit I/O.
@@ -74,6 +80,7 @@ pub async fn run_with<O, E>(
     plan: &Plan<'_>,
     printer: &Printer,
     io: Io<O, E>,
+    mut watch: Option<PodWatch>,
 ) -> Result<u8, Error>
 where
     O: AsyncWrite + Unpin + Send + 'static,
@@ -81,18 +88,46 @@ where
 {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let params = streams::params(plan.container, true, plan.tty);
-    let mut process = match timed(cluster.request_timeout, api.attach(plan.pod, &params)).await? {
+    let attach = || {
+        Box::pin(async {
+            timed(cluster.request_timeout, api.attach(plan.pod, &params))
+                .await?
+                .map_err(|e| classify(e, ApiCall::Attach, plan.pod, &cluster.scope()))
+        })
+    };
+    let mut process = match attach().await {
         Ok(p) => p,
-        Err(e) => {
+        Err(err @ (Error::Forbidden { .. } | Error::Unauthorized)) => {
+            return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
+        }
+        Err(err) => {
             // It may have ended between the wait and the attach: then its logs are the output.
-            let err = classify(e, ApiCall::Attach, plan.pod, &cluster.scope());
-            if !matches!(err, Error::Forbidden { .. } | Error::Unauthorized) {
-                let pod = crate::resolve::get_pod(cluster, plan.pod).await?;
-                if let Progress::Terminated { exit_code, .. } = progress(&pod, plan.container) {
+            // Or the start was taken from the kubelet's Started event and the runtime does not
+            // agree yet: then wait for the pod status to say Running, and attach once more.
+            let now = match watch.as_mut() {
+                Some(w) => Box::pin(settled(w, plan.container)).await?,
+                None => progress(
+                    &crate::resolve::get_pod(cluster, plan.pod).await?,
+                    plan.container,
+                ),
+            };
+            match now {
+                Progress::Terminated { exit_code, .. } => {
                     return show_logs(cluster, plan, exit_code, printer).await;
                 }
+                Progress::Running if watch.is_some() => {
+                    tracing::debug!(error = %err, "attach refused before the status said Running; attaching again");
+                    match attach().await {
+                        Ok(p) => p,
+                        Err(err) => {
+                            return Err(
+                                crate::inject::name_denied_verb(cluster, err, plan.pod).await
+                            );
+                        }
+                    }
+                }
+                _ => return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await),
             }
-            return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
         }
     };
 
@@ -112,7 +147,14 @@ where
     let lost = status.is_none();
     drop(guard);
 
-    let code = match crate::wait::exit_code(cluster, plan.pod, plan.container, EXIT_CODE_WAIT).await
+    let code = match Box::pin(crate::wait::exit_code(
+        cluster,
+        plan.pod,
+        plan.container,
+        EXIT_CODE_WAIT,
+        watch.as_mut(),
+    ))
+    .await
     {
         Ok(code) => code,
         Err(
@@ -186,6 +228,19 @@ async fn show_logs(
     ));
     printer.data(logs.as_bytes());
     Ok(exit_code_from(exit_code))
+}
+
+/// Where the container stands once the pod status has settled on it: running, ended, or
+/// failed, read from the start's watch (at most [`EXIT_CODE_WAIT`]).
+async fn settled(watch: &mut PodWatch, container: &str) -> Result<Progress, Error> {
+    let work = watch.until(|p| match progress(p, container) {
+        Progress::Waiting { .. } => None,
+        other => Some(Ok(other)),
+    });
+    match tokio::time::timeout(EXIT_CODE_WAIT, work).await {
+        Ok(r) => r,
+        Err(_) => Ok(progress(watch.latest(), container)),
+    }
 }
 
 /// For the caller when the wait saw the container already terminated.
