@@ -33,6 +33,9 @@ pub struct Cluster {
     /// Who we act as, for the audit record: the impersonated user, else the kubeconfig user
     /// entry's name.
     pub user: Option<String>,
+    /// The user name the API server will see, when the credentials say it
+    /// ([`crate::audit::local_identity`]); `None`: ask (a SelfSubjectReview).
+    pub identity: Option<String>,
     pub request_timeout: Option<Duration>,
 }
 
@@ -306,13 +309,40 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
         insecure = config.accept_invalid_certs,
         "client configuration"
     );
+    let identity = identity_of(&config.auth_info);
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
     Ok(Cluster {
         client,
         namespace,
         context: context_name,
         user: conn.impersonate.clone().or(user_name),
+        identity,
         request_timeout: conn.request_timeout,
+    })
+}
+
+/// The user name these credentials authenticate as, if they say it (see
+/// [`crate::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
+/// them when it uses them.
+fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
+    use base64::Engine as _;
+    use secrecy::ExposeSecret as _;
+    let certificate = match (&auth.client_certificate_data, &auth.client_certificate) {
+        (Some(data), _) => base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok(),
+        (None, Some(path)) => std::fs::read(path).ok(),
+        (None, None) => None,
+    };
+    let token = match (&auth.token, &auth.token_file) {
+        (Some(t), _) => Some(t.expose_secret().to_owned()),
+        (None, Some(path)) => std::fs::read_to_string(path).ok(),
+        (None, None) => None,
+    };
+    crate::audit::local_identity(&crate::audit::Credentials {
+        impersonate: auth.impersonate.as_deref(),
+        client_certificate: certificate.as_deref(),
+        token: token.as_deref().map(str::trim),
     })
 }
 

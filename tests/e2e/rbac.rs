@@ -236,8 +236,21 @@ fn without_pods_log_a_session_works() {
     run(&ns.name, &ID, &env_as("alice")).worked();
 }
 
+/// The recorded user of the debug container's audit env.
+fn recorded_by(ns: &str, index: usize) -> Option<serde_json::Value> {
+    let pod = cluster().pod_json(ns, "app");
+    pod["spec"]["ephemeralContainers"][index]["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "DISTROLESS_DEBUG_BY")
+        .map(|e| e["value"].clone())
+}
+
+/// Credentials that name the user (here impersonation) need no SelfSubjectReview: the user is
+/// recorded without that request, so also for a user who may not create one.
 #[test]
-fn without_selfsubjectreviews_the_audit_falls_back_to_the_user_silently() {
+fn impersonated_user_is_recorded_without_a_selfsubjectreview() {
     let ns = setup("rbac-ssr", None);
     let user = format!("ssr-{}", ns.name);
     bind_all_but(&ns.name, &user, None);
@@ -261,6 +274,8 @@ fn without_selfsubjectreviews_the_audit_falls_back_to_the_user_silently() {
         text(&can_i.stdout)
     );
     let args = [
+        "-v",
+        "4",
         "--as",
         &user,
         "--as-group",
@@ -273,31 +288,70 @@ fn without_selfsubjectreviews_the_audit_falls_back_to_the_user_silently() {
     let r = run(&ns.name, &args, &plugin_env());
     r.worked();
     assert!(
-        !r.stderr.contains("error") && !r.stderr.contains("warning"),
-        "{}",
+        !r.stderr.contains("selfsubjectreviews"),
+        "no SelfSubjectReview is sent:\n{}",
         r.show()
     );
-    let pod = c.pod_json(&ns.name, "app");
-    let by = pod["spec"]["ephemeralContainers"][0]["env"]
-        .as_array()
-        .expect("env")
-        .iter()
-        .find(|e| e["name"] == "DISTROLESS_DEBUG_BY")
-        .map(|e| e["value"].clone());
     assert_eq!(
-        by,
+        recorded_by(&ns.name, 0),
         Some(serde_json::json!(user)),
         "the --as user is recorded"
     );
-    // At -v 4 the fallback is visible.
-    let mut verbose = vec!["-v", "4", "--new"];
-    verbose.extend_from_slice(&args);
-    let r = run(&ns.name, &verbose, &plugin_env());
+}
+
+/// Credentials that do not name the user (an exec credential plugin) are asked about with a
+/// SelfSubjectReview; the API server's answer is recorded.
+#[test]
+fn exec_plugin_user_is_recorded_from_a_selfsubjectreview() {
+    let ns = setup("rbac-exec", None);
+    bind_all_but(&ns.name, "bob", None);
+    let c = cluster();
+    let pem = |f: &str| std::fs::read_to_string(c.dir.join("pki").join(f)).expect("bob's PKI");
+    let credential = serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"clientCertificateData": pem("user-bob.crt"), "clientKeyData": pem("user-bob.key")}
+    });
+    let admin = std::fs::read_to_string(&c.kubeconfig).expect("admin kubeconfig");
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("server in the admin kubeconfig");
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+clusters: [{{name: local, cluster: {{server: "{server}", certificate-authority: "{ca}"}}}}]
+users:
+- name: bob-exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: sh
+      args: ["-c", "printf '%s' \"$CREDENTIAL\""]
+      env: [{{name: CREDENTIAL, value: {credential}}}]
+      interactiveMode: Never
+contexts: [{{name: c, context: {{cluster: local, user: bob-exec}}}}]
+current-context: c
+"#,
+        ca = c.dir.join("pki/ca.crt").display(),
+        credential = serde_json::to_string(&credential.to_string()).unwrap(),
+    );
+    let path = std::env::temp_dir().join(format!("{}-exec.kubeconfig", ns.name));
+    std::fs::write(&path, kubeconfig).expect("write the kubeconfig");
+    let mut env = plugin_env();
+    env.retain(|(k, _)| k != "KUBECONFIG");
+    env.push(("KUBECONFIG".into(), path.display().to_string()));
+    let r = run(&ns.name, &["-v", "4", "pod/app", "--", "id", "-u"], &env);
+    let _ = std::fs::remove_file(&path);
     r.worked();
     assert!(
-        r.stderr
-            .contains("SelfSubjectReview failed; using the kubeconfig user"),
-        "{}",
+        r.stderr.contains("selfsubjectreviews"),
+        "the user is asked for:\n{}",
         r.show()
+    );
+    assert_eq!(
+        recorded_by(&ns.name, 0),
+        Some(serde_json::json!("bob")),
+        "the API server's user name is recorded"
     );
 }
