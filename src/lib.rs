@@ -242,15 +242,33 @@ pub async fn prepare_in(
 
     if !options.new {
         let (wanted, _) = build(options.container.profile, spec::Mode::KeepAlive, "-")?;
-        if let Some(name) = reuse::find_reusable(
-            pod,
-            &wanted,
-            options.container.name.as_deref(),
-            k8s_openapi::jiff::Timestamp::now(),
-        ) {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let requested = options.container.name.as_deref();
+        if let Some(name) = reuse::find_reusable(pod, &wanted, requested, now) {
             printer.status(&format!(
                 "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
             ));
+            return Ok(Prepared {
+                pod: pod_name,
+                container: name,
+                target: target_container,
+                started: Started::Running,
+                mode: spec::Mode::KeepAlive,
+                reused: true,
+                watch: None,
+            });
+        }
+        if let Some(name) = reuse::find_starting(pod, &wanted, requested, now) {
+            printer.status(&format!(
+                "Reusing debug container {name} in pod {pod_name}, which is starting (--new for a fresh one)"
+            ));
+            let image = &options.container.image;
+            let (started, _) =
+                wait::until_started(cluster, pod, &name, image, options.timeout, false, printer)
+                    .await?;
+            if let Started::Terminated { exit_code } = started {
+                return Err(keep_alive_ended(name, exit_code, image));
+            }
             return Ok(Prepared {
                 pod: pod_name,
                 container: name,
@@ -296,17 +314,12 @@ pub async fn prepare_in(
         &name,
         &options.container.image,
         options.timeout,
+        true,
         printer,
     )
     .await?;
     if let (spec::Mode::KeepAlive, Started::Terminated { exit_code }) = (mode, &started) {
-        // The keep-alive process only sleeps: ending at once means the toolbox cannot run it.
-        return Err(Error::ContainerStart {
-            container: name,
-            reason: "Exited".to_owned(),
-            message: format!("the keep-alive process ended at once with exit code {exit_code}"),
-            image: options.container.image.clone(),
-        });
+        return Err(keep_alive_ended(name, *exit_code, &options.container.image));
     }
     Ok(Prepared {
         pod: pod_name,
@@ -318,6 +331,16 @@ pub async fn prepare_in(
         // Only an attached session reads its exit code from the pod; exec reports it.
         watch: (mode == spec::Mode::Session).then_some(watch),
     })
+}
+
+/// The keep-alive process only sleeps: ending at once means the toolbox cannot run it.
+fn keep_alive_ended(container: String, exit_code: i32, image: &str) -> Error {
+    Error::ContainerStart {
+        container,
+        reason: "Exited".to_owned(),
+        message: format!("the keep-alive process ended at once with exit code {exit_code}"),
+        image: image.to_owned(),
+    }
 }
 
 async fn explain_patch_refusal(

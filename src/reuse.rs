@@ -8,7 +8,8 @@
 //! Reuse: a running container kept for reuse (`DISTROLESS_DEBUG_KEEPALIVE=1`) whose spec is
 //! the one we would create now — same image, target, profile (security context), command
 //! (entry script version), `--env` and `--custom` fields; audit fields and name aside — and
-//! whose time to live leaves at least [`REUSE_MARGIN`].
+//! whose time to live leaves at least [`REUSE_MARGIN`]. One that is still starting
+//! ([`find_starting`]) is waited for rather than duplicated.
 
 use std::time::Duration;
 
@@ -200,6 +201,34 @@ pub fn find_reusable(
         .map(|r| r.name)
 }
 
+/// A kept container younger than this whose status does not say Running yet is taken to be
+/// starting: the kubelet reports Running only at its next relist, up to a second after the
+/// start, and a script's next command often comes sooner.
+pub const STARTING_WINDOW: Duration = Duration::from_secs(120);
+
+/// The kept container of `pod` that is still starting and would be reused once it runs (same
+/// spec as `wanted`, added less than [`STARTING_WINDOW`] ago, no status yet or
+/// `ContainerCreating`), the most recent first. The caller waits for it instead of adding
+/// another.
+pub fn find_starting(
+    pod: &Pod,
+    wanted: &EphemeralContainer,
+    name: Option<&str>,
+    now: Timestamp,
+) -> Option<String> {
+    let want = fingerprint(wanted);
+    let spec = pod.spec.as_ref()?.ephemeral_containers.as_ref()?;
+    let by_name = |n: &str| spec.iter().find(|c| c.name == n);
+    records(pod)
+        .into_iter()
+        .rev()
+        .filter(|r| r.keep_alive && name.is_none_or(|n| n == r.name))
+        .filter(|r| matches!(&r.state, State::Waiting(w) if w == "NoStatus" || w == "ContainerCreating"))
+        .filter(|r| age(r, now).is_some_and(|a| a < STARTING_WINDOW))
+        .find(|r| by_name(&r.name).is_some_and(|c| fingerprint(c) == want))
+        .map(|r| r.name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +323,72 @@ mod tests {
             Some("debugger-aaaaa")
         );
         assert_eq!(find_reusable(&p, &wanted, Some("other"), now()), None);
+    }
+
+    #[test]
+    fn a_kept_container_still_starting_is_waited_for_not_duplicated() {
+        let wanted = ours("x", "toolbox:1", "t");
+        // Added 30 s before `now`, no status yet.
+        let p = with(
+            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:09:30Z")],
+            &[],
+        );
+        assert_eq!(find_reusable(&p, &wanted, None, now()), None);
+        assert_eq!(
+            find_starting(&p, &wanted, None, now()).as_deref(),
+            Some("debugger-aaaaa")
+        );
+        assert_eq!(find_starting(&p, &wanted, Some("other"), now()), None);
+        // ContainerCreating counts as starting.
+        let mut creating = p.clone();
+        creating
+            .status
+            .as_mut()
+            .unwrap()
+            .ephemeral_container_statuses = Some(vec![ContainerStatus {
+            name: "debugger-aaaaa".into(),
+            state: Some(ContainerState {
+                waiting: Some(k8s_openapi::api::core::v1::ContainerStateWaiting {
+                    reason: Some("ContainerCreating".into()),
+                    message: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        assert!(find_starting(&creating, &wanted, None, now()).is_some());
+        // A failing one is not: a fresh container will say why.
+        let mut failing = creating.clone();
+        failing
+            .status
+            .as_mut()
+            .unwrap()
+            .ephemeral_container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .state
+            .as_mut()
+            .unwrap()
+            .waiting
+            .as_mut()
+            .unwrap()
+            .reason = Some("ImagePullBackOff".into());
+        assert_eq!(find_starting(&failing, &wanted, None, now()), None);
+        // Too old to be starting, another spec, running or ended: not starting.
+        let old = with(
+            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:07:00Z")],
+            &[],
+        );
+        assert_eq!(find_starting(&old, &wanted, None, now()), None);
+        assert_eq!(
+            find_starting(&p, &ours("x", "toolbox:2", "t"), None, now()),
+            None
+        );
+        let running = with(
+            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:09:30Z")],
+            &[("debugger-aaaaa", "2026-01-02T03:09:31Z")],
+        );
+        assert_eq!(find_starting(&running, &wanted, None, now()), None);
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub enum Started {
 ///   ([`started_event`]). Events can be missing (not permitted to watch, dropped by the
 ///   kubelet's per-pod event rate limit): then the status decides, as before.
 ///
+/// `fresh`: the container was added by the PATCH that returned `pod`, so its events can only
+/// come after that resourceVersion; otherwise (a kept container still starting, added
+/// earlier) the event watch starts with the events that exist.
+///
 /// Returns the pod watch too, still open, so the exit code after the session costs no request.
 pub async fn until_started(
     cluster: &Cluster,
@@ -134,6 +138,7 @@ pub async fn until_started(
     name: &str,
     image: &str,
     timeout: Duration,
+    fresh: bool,
     printer: &Printer,
 ) -> Result<(Started, PodWatch), Error> {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
@@ -144,7 +149,7 @@ pub async fn until_started(
         tokio::select! {
             biased;
             r = status => r,
-            () = started_event(cluster, pod, name) => {
+            () = started_event(cluster, pod, name, fresh) => {
                 tracing::debug!(container = name, "the kubelet's Started event came first");
                 Ok(Started::Running)
             }
@@ -212,17 +217,19 @@ pub fn is_started_event(event: &Event, uid: &str, name: &str) -> bool {
 
 /// Resolves when the kubelet's `Started` event for ephemeral container `name` arrives: the
 /// runtime has started it, so attach and exec work, though the pod status may say so only up
-/// to a second later. One watch on events from the PATCH's resourceVersion, narrowed by a
-/// field selector to that one event. Never resolves when events cannot be watched (any
+/// to a second later. One watch on events, narrowed by a field selector to that one event:
+/// from the PATCH's resourceVersion when `fresh` (see [`until_started`]), else from now, with
+/// the matching events that already exist first. Never resolves when events cannot be watched (any
 /// error, e.g. no `watch events` permission) or the event does not come: the pod status then
 /// decides. Nothing here fails the session.
-pub async fn started_event(cluster: &Cluster, pod: &Pod, name: &str) {
+pub async fn started_event(cluster: &Cluster, pod: &Pod, name: &str, fresh: bool) {
     let (Some(uid), Some(rv)) = (
         pod.metadata.uid.as_deref(),
         pod.metadata.resource_version.as_deref(),
     ) else {
         return std::future::pending().await;
     };
+    let rv = if fresh { rv } else { "" };
     let api: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let params = WatchParams::default()
         .fields(&started_event_selector(uid, name))
