@@ -21,19 +21,31 @@
 dd_say() { printf 'distroless-debug: %s\n' "$*" >&2; }
 
 # Output written before the client attaches is lost to the attach, so wait for it.
-# tty: the client sends a resize (cols+1, rows+1) as soon as it is attached; wait for the size
-#      to change (at most 10 s). stdin: the client sends exactly one byte first; consume it.
+# tty: the client sends a resize (cols+1, rows+1) as soon as it is attached, which changes the
+#      size and signals WINCH to this foreground process. dd_handshake_begin, first thing in the
+#      script, notes the size and sets the trap; dd_handshake, after the preparation, waits
+#      for either (at most 10 s). The trap ends the `wait` at once; the size check covers a
+#      shell that cannot trap WINCH.
+# stdin: the client sends exactly one byte first; consume it.
+dd_handshake_begin() {
+  dd_winch=0
+  [ "${DISTROLESS_DEBUG_HANDSHAKE:-none}" = tty ] || return 0
+  trap 'dd_winch=1' WINCH 2>/dev/null
+  dd_s0=$(stty size 2>/dev/null) || dd_s0=none
+}
+
 dd_handshake() {
   case "${DISTROLESS_DEBUG_HANDSHAKE:-none}" in
     tty)
-      dd_s0=$(stty size 2>/dev/null) || return 0
       dd_i=0
-      while [ "$dd_i" -lt 200 ]; do
-        dd_s=$(stty size 2>/dev/null) || return 0
-        [ "$dd_s" != "$dd_s0" ] && return 0
-        sleep 0.05 2>/dev/null || sleep 1
+      while [ "$dd_s0" != none ] && [ "$dd_i" -lt 200 ] && [ "$dd_winch" = 0 ]; do
+        dd_s=$(stty size 2>/dev/null) || break
+        [ "$dd_s" != "$dd_s0" ] && break
+        { sleep 0.05 2>/dev/null || sleep 1; } &
+        wait $!
         dd_i=$((dd_i + 1))
       done
+      trap - WINCH 2>/dev/null
       ;;
     stdin)
       if command -v timeout >/dev/null 2>&1; then
@@ -174,9 +186,10 @@ dd_write_rc() {
   } >"$dd_rc" 2>/dev/null
 }
 
-# Tries to make the target's filesystem the interactive shell's root. On success the shell
-# replaces this process (this function does not return); on failure sets dd_why and returns 1.
-dd_chroot_shell() {
+# Whether the target's filesystem can be the interactive shell's root: returns 0 with
+# everything ready (startup file written, dd_shell and dd_rcpath set), or sets dd_why and
+# returns 1. Runs before the handshake, while the client is still attaching.
+dd_chroot_prepare() {
   [ "${DISTROLESS_DEBUG_CHROOT:-auto}" = never ] && { dd_why="DISTROLESS_DEBUG_CHROOT=never"; return 1; }
   [ "$(id -u 2>/dev/null)" = 0 ] || { dd_why="the debug container runs as UID $(id -u 2>/dev/null), and chroot needs root"; return 1; }
   command -v chroot >/dev/null 2>&1 || { dd_why="the toolbox has no chroot"; return 1; }
@@ -211,6 +224,12 @@ dd_chroot_shell() {
     dd_rcpath=$dd_rcdir/distroless-debug.$$.rc
     dd_write_rc "$dd_rcpath" && dd_rcpath=$TB$dd_rcpath || dd_rcpath=
   fi
+  return 0
+}
+
+# The interactive shell in the target's root, prepared by dd_chroot_prepare: it replaces this
+# process (this function does not return).
+dd_chroot_shell() {
   dd_banner "the target's filesystem (chroot); toolbox programs run from $TB"
   [ -n "$dd_rcpath" ] || dd_say "no writable directory in the toolbox: no aliases, use \$TOOLBOX_ROOT/bin/..."
   # The target's own directories first, then the toolbox's through our root.
@@ -252,26 +271,34 @@ dd_banner() {
   } >&2
 }
 
-if [ "$0" != distroless-debug-exec ]; then
-  [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" = 1 ] && dd_keep_alive
-  # Through exec the streams are connected before the process starts: no handshake.
-  dd_handshake
-fi
+[ "$0" != distroless-debug-exec ] && [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" = 1 ] && dd_keep_alive
+# Through exec the streams are connected before the process starts: no handshake.
+[ "$0" != distroless-debug-exec ] && dd_handshake_begin
 dd_find_target
 TARGET_ROOT=/proc/$TARGET_PID/root
 export TARGET_PID TARGET_ROOT
+
+# An interactive shell: all the preparation first, so that only the banner and the shell's
+# start remain once the client has attached.
+dd_interactive=0
+if [ "$#" -eq 0 ] && [ -t 0 ] && [ -t 1 ]; then
+  dd_interactive=1
+  dd_chroot=0
+  dd_chroot_prepare && dd_chroot=1
+  if [ "$dd_chroot" = 0 ] && ! ls "$TARGET_ROOT/" >/dev/null 2>&1; then
+    dd_why="$TARGET_ROOT is not readable: the target runs as another UID and this container has neither that UID nor CAP_SYS_PTRACE"
+  fi
+fi
+
+[ "$0" != distroless-debug-exec ] && dd_handshake
 
 if [ "$#" -gt 0 ]; then
   dd_arm_ttl $$
   exec "$@"
 fi
 
-if [ -t 0 ] && [ -t 1 ]; then
-  # Replaces this process with a shell in the target's root when it can; returns when not.
-  dd_chroot_shell
-  if ! ls "$TARGET_ROOT/" >/dev/null 2>&1; then
-    dd_why="$TARGET_ROOT is not readable: the target runs as another UID and this container has neither that UID nor CAP_SYS_PTRACE"
-  fi
+if [ "$dd_interactive" = 1 ]; then
+  [ "$dd_chroot" = 1 ] && dd_chroot_shell
   dd_banner "the toolbox (${dd_why}); the target's files are under \$TARGET_ROOT"
   # In the foreground, replacing this process: see dd_chroot_shell.
   dd_arm_ttl $$
