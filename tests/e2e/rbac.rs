@@ -14,7 +14,7 @@ use crate::harness::{Namespace, cluster, plugin_env, run_plugin, text};
 
 /// Every rule the plugin's Role grants for a session in one pod (docs/rbac.yaml, without the
 /// workload rules), as (resource, verb).
-const RULES: [(&str, &str); 9] = [
+const RULES: [(&str, &str); 10] = [
     ("pods", "get"),
     ("pods", "list"),
     ("pods", "watch"),
@@ -24,6 +24,7 @@ const RULES: [(&str, &str); 9] = [
     ("pods/exec", "get"),
     ("pods/exec", "create"),
     ("pods/log", "get"),
+    ("events", "watch"),
 ];
 
 /// Binds `user` in `ns` to a Role with every rule but `missing`.
@@ -234,6 +235,30 @@ fn without_pods_log_a_session_works() {
     // session never needs it.
     let ns = setup("rbac-log", Some(("pods/log", "get")));
     run(&ns.name, &ID, &env_as("alice")).worked();
+}
+
+#[test]
+fn without_watch_on_events_a_session_waits_for_the_status() {
+    // The kubelet's Started event only lets the session begin before the status says Running;
+    // without it the status decides, and nothing is reported above -v 4.
+    let ns = setup("rbac-events", Some(("events", "watch")));
+    let r = run(&ns.name, &ID, &env_as("alice"));
+    r.worked();
+    assert!(
+        !r.stderr.contains("events"),
+        "silent by default:\n{}",
+        r.show()
+    );
+    let mut verbose = vec!["-v", "4", "--new"];
+    verbose.extend_from_slice(&ID);
+    let r = run(&ns.name, &verbose, &env_as("alice"));
+    r.worked();
+    assert!(
+        r.stderr
+            .contains("cannot watch events; waiting for the pod status"),
+        "{}",
+        r.show()
+    );
 }
 
 /// The recorded user of the debug container's audit env.
