@@ -416,6 +416,56 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
     assert_eq!(prepared.started, Started::Running);
 }
 
+/// The recorded user (`DISTROLESS_DEBUG_BY`) of a PATCHed container.
+fn recorded_by(container: &Value) -> Option<String> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == "DISTROLESS_DEBUG_BY")
+        .and_then(|e| e["value"].as_str().map(str::to_owned))
+}
+
+/// Credentials that name the user: no SelfSubjectReview, the GET goes straight to the PATCH.
+#[tokio::test]
+async fn known_identity_sends_no_selfsubjectreview() {
+    let (mut cluster, mut handle) = cluster();
+    cluster.identity = Some("carol".into());
+    let server = async move {
+        let (req, send) = handle.next_request().await.expect("GET pod");
+        assert_eq!(req.method(), Method::GET, "no review first");
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
+        send.send_response(respond(200, &pod(json!({}))));
+        let container = expect_patch(&mut handle, |_| {
+            respond(404, &status(404, "NotFound", None))
+        })
+        .await;
+        assert_eq!(recorded_by(&container).as_deref(), Some("carol"));
+    };
+    unreachable_prepare(cluster, options(&["api", "--", "id"]), server).await;
+}
+
+/// A refused SelfSubjectReview falls back to the kubeconfig user entry, silently.
+#[tokio::test]
+async fn refused_selfsubjectreview_records_the_kubeconfig_user() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        for _ in 0..2 {
+            let (req, send) = handle.next_request().await.expect("GET and review");
+            if req.method() == Method::POST {
+                send.send_response(respond(403, &status(403, "Forbidden", None)));
+            } else {
+                send.send_response(respond(200, &pod(json!({}))));
+            }
+        }
+        let container = expect_patch(&mut handle, |_| {
+            respond(404, &status(404, "NotFound", None))
+        })
+        .await;
+        assert_eq!(recorded_by(&container).as_deref(), Some("alice"));
+    };
+    unreachable_prepare(cluster, options(&["api", "--", "id"]), server).await;
+}
+
 /// Runs `prepare` against a server script and returns the error.
 async fn unreachable_prepare(
     cluster: Cluster,
