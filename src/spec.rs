@@ -17,8 +17,34 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::options::{DebugContainer, Session};
 
-/// The debug container's entry script (see docs/entry-script.md).
-pub const ENTRY_SCRIPT: &str = include_str!("entry.sh");
+/// The debug container's entry script as written, with its comments (see
+/// docs/entry-script.md).
+pub const ENTRY_SCRIPT_SOURCE: &str = include_str!("entry.sh");
+
+/// The entry script as it goes into the container spec and exec commands: without its comment
+/// lines, which are 40% of it. Every debug container stays in the pod spec for the pod's life,
+/// and every exec sends the script in its URL, so each byte counts many times.
+pub fn entry_script() -> &'static str {
+    static SCRIPT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| strip_comment_lines(ENTRY_SCRIPT_SOURCE));
+    &SCRIPT
+}
+
+/// `script` without the lines whose first non-blank character is `#`, except the first line
+/// (the script's title), and without blank lines. Pure. For `entry.sh` only: it has no
+/// multi-line string with such a line.
+pub fn strip_comment_lines(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    for (i, line) in script.lines().enumerate() {
+        let code = line.trim_start();
+        if i > 0 && (code.is_empty() || code.starts_with('#')) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
 
 /// UID used for a must-run-as-non-root pod when the target's UID is unknown.
 pub const FALLBACK_UID: i64 = 65532;
@@ -192,7 +218,7 @@ pub fn exec_command(command: &[String]) -> Vec<String> {
     let mut argv = vec![
         "sh".to_owned(),
         "-c".to_owned(),
-        ENTRY_SCRIPT.to_owned(),
+        entry_script().to_owned(),
         EXEC_ARGV0.to_owned(),
     ];
     argv.extend(command.iter().cloned());
@@ -229,7 +255,7 @@ pub fn build(input: &Input<'_>) -> Result<(EphemeralContainer, Vec<String>), Err
         env.push(env_var("DISTROLESS_DEBUG_TTL", &ttl.to_string()));
     }
 
-    let mut args = vec![ENTRY_SCRIPT.to_owned(), "distroless-debug".to_owned()];
+    let mut args = vec![entry_script().to_owned(), "distroless-debug".to_owned()];
     if !keep {
         args.extend(input.session.command.iter().cloned());
     }
@@ -450,8 +476,31 @@ mod tests {
         );
         assert_eq!(
             exec_command(&["cat".into()]),
-            ["sh", "-c", ENTRY_SCRIPT, EXEC_ARGV0, "cat"]
+            ["sh", "-c", entry_script(), EXEC_ARGV0, "cat"]
         );
+    }
+
+    #[test]
+    fn comment_lines_stay_out_of_the_spec() {
+        let script =
+            "# title\n# about it\n\nx=1 # trailing kept\n  # indented comment\n  echo \"#$x\"\n";
+        assert_eq!(
+            strip_comment_lines(script),
+            "# title\nx=1 # trailing kept\n  echo \"#$x\"\n"
+        );
+        let stripped = entry_script();
+        assert!(
+            stripped.len() * 10 < ENTRY_SCRIPT_SOURCE.len() * 7,
+            "{}",
+            stripped.len()
+        );
+        assert!(stripped.starts_with("# distroless-debug entry script"));
+        // Still a valid script for the shell that runs it.
+        let check = std::process::Command::new("sh")
+            .args(["-n", "-c", stripped])
+            .status()
+            .expect("sh");
+        assert!(check.success());
     }
 
     #[test]
@@ -463,7 +512,7 @@ mod tests {
         assert_eq!(c["image"], "toolbox:1");
         assert_eq!(c["targetContainerName"], "app");
         assert_eq!(c["command"], json!(["sh", "-c"]));
-        assert_eq!(c["args"][0], ENTRY_SCRIPT);
+        assert_eq!(c["args"][0], entry_script());
         assert_eq!(c["args"][1], "distroless-debug");
         assert_eq!(c["args"].as_array().unwrap().len(), 2);
         assert_eq!(
