@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes components the test cluster runs, from the Go module k8s.io/kubernetes,
-# and caches them by version under $DD_CACHE/k8s-$K8S_VERSION/bin. Idempotent: a cached build
-# is reused as it is.
+# and caches them by version under $DD_CACHE/k8s-$K8S_VERSION/bin; and etcd, from the Go module
+# go.etcd.io/etcd/server/v3, under $DD_CACHE/etcd-$ETCD_VERSION/bin. Idempotent: a cached
+# build is reused as it is.
 #
 # k8s.io/kubernetes replaces its k8s.io/* staging modules with local paths that are not part of
 # the published module, so it cannot be built with `go install pkg@version`. Instead a throwaway
@@ -12,6 +13,37 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 
 cache=${DD_CACHE:-$HOME/.cache/distroless-debug}
+
+# etcd: a main package of our own around etcdmain, the published server module's entry point.
+etcd_out="$cache/etcd-$ETCD_VERSION"
+if [ -x "$etcd_out/bin/etcd" ]; then
+  echo "etcd $ETCD_VERSION: cached in $etcd_out/bin"
+else
+  command -v go >/dev/null || { echo "error: go is required to build etcd" >&2; exit 1; }
+  mkdir -p "$etcd_out/src" "$etcd_out/bin"
+  (
+    cd "$etcd_out/src"
+    printf 'module distroless-debug.test/etcd\n\ngo 1.24\n' >go.mod
+    cat >main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+    echo "building etcd $ETCD_VERSION ..."
+    export GOFLAGS=-mod=mod CGO_ENABLED=0
+    go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    go build -trimpath -ldflags "-s -w" -o "$etcd_out/bin/etcd.tmp" .
+    mv "$etcd_out/bin/etcd.tmp" "$etcd_out/bin/etcd"
+  )
+  echo "etcd $ETCD_VERSION: built in $etcd_out/bin"
+fi
+
 out="$cache/k8s-$K8S_VERSION"
 bins=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 

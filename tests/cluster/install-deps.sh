@@ -2,7 +2,7 @@
 # Installs what the test cluster and the end-to-end tests need from Debian's packages. Safe to
 # run again: it installs only what is missing.
 set -euo pipefail
-pkgs=(containerd runc containernetworking-plugins etcd-server umoci skopeo busybox-static
+pkgs=(containerd runc containernetworking-plugins umoci skopeo busybox-static
   strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc git python3 binutils
   tmux time file)
 missing=()
@@ -16,5 +16,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages may start their own daemons where an init system exists; the cluster runs its
-# own containerd and etcd with private state, so nothing else is needed.
-command -v go >/dev/null || { echo "error: Go is required to build Kubernetes" >&2; exit 1; }
+# own containerd with private state, so nothing else is needed. etcd is built from Go (build.sh).
+command -v go >/dev/null || { echo "error: Go is required to build Kubernetes and etcd" >&2; exit 1; }

@@ -10,6 +10,7 @@ DD_CACHE=${DD_CACHE:-$HOME/.cache/distroless-debug}
 # purpose: unix socket paths below it must stay under 108 bytes.
 DD_CLUSTER_DIR=${DD_CLUSTER_DIR:-/var/tmp/dd-cluster}
 K8S_BIN="$DD_CACHE/k8s-$K8S_VERSION/bin"
+ETCD_BIN="$DD_CACHE/etcd-$ETCD_VERSION/bin"
 
 # The kubelet refuses a loopback --node-ip ("nodeIP can't be loopback address") and leaves the
 # node without addresses. Named "localhost", the node's Hostname address resolves to

@@ -37,7 +37,8 @@ fi
 # shellcheck source=tests/images/images.env
 . "$here/../images/images.env"
 
-for tool in containerd containerd-shim-runc-v2 runc etcd openssl ctr iptables; do
+[ -x "$ETCD_BIN/etcd" ] || { echo "error: $ETCD_BIN/etcd is missing; run tests/cluster/build.sh" >&2; exit 1; }
+for tool in containerd containerd-shim-runc-v2 runc openssl ctr iptables; do
   command -v "$tool" >/dev/null || {
     echo "error: $tool is missing; run tests/cluster/install-deps.sh" >&2
     exit 1
@@ -144,7 +145,7 @@ wait_for() { # what, seconds, command...
 }
 
 # --- etcd --------------------------------------------------------------------------------------
-start etcd etcd --name dd --data-dir "$DD_CLUSTER_DIR/etcd" \
+start etcd "$ETCD_BIN/etcd" --name dd --data-dir "$DD_CLUSTER_DIR/etcd" \
   --listen-client-urls "https://127.0.0.1:$DD_ETCD_PORT" \
   --advertise-client-urls "https://127.0.0.1:$DD_ETCD_PORT" \
   --listen-peer-urls "http://127.0.0.1:$DD_ETCD_PEER_PORT" \
