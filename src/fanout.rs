@@ -419,7 +419,10 @@ async fn one(
     let quiet = Printer::with(true, false);
     let prepared = Box::pin(crate::prepare_in(
         cluster,
-        &pod,
+        crate::PodRead {
+            pod: &pod,
+            watch: None,
+        },
         target.as_deref(),
         options,
         custom,

@@ -177,20 +177,27 @@ async fn session_for(
     }
 }
 
-/// Resolve, then reuse or inject and wait: everything before the session. For a pod: GET (with
-/// a concurrent SelfSubjectReview for the audit record), then either nothing more (reuse) or
-/// PATCH and WATCH.
+/// The target pod as read, and the watch that read it if it is still open.
+pub struct PodRead<'a> {
+    pub pod: &'a Pod,
+    pub watch: Option<wait::PodWatch>,
+}
+
+/// Resolve, then reuse or inject and wait: everything before the session. For a pod: one watch
+/// that starts with the pod's state (else a GET), with a concurrent SelfSubjectReview for the
+/// audit record when the credentials do not name the user; then either nothing more (reuse)
+/// or PATCH and the waits, on that same watch.
 pub async fn prepare(
     cluster: &Cluster,
     options: &Options,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
-    let (pod, reviewed) = tokio::join!(
-        resolve::resolve_pod(cluster, &options.target, printer),
+    let (read, reviewed) = tokio::join!(
+        resolve::resolve_pod_watched(cluster, &options.target, printer),
         audit::who_am_i(cluster)
     );
-    let pod = pod?;
+    let (pod, watch) = read?;
     let audit = audit::record(
         reviewed,
         cluster.user.as_deref(),
@@ -200,7 +207,7 @@ pub async fn prepare(
     );
     Box::pin(prepare_in(
         cluster,
-        &pod,
+        PodRead { pod: &pod, watch },
         options.target_container.as_deref(),
         options,
         custom,
@@ -213,13 +220,14 @@ pub async fn prepare(
 /// [`prepare`] for a pod already read.
 pub async fn prepare_in(
     cluster: &Cluster,
-    pod: &Pod,
+    read: PodRead<'_>,
     requested_target: Option<&str>,
     options: &Options,
     custom: Option<&Custom>,
     audit: &Audit,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
+    let PodRead { pod, watch: opened } = read;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     target::check_pod_running(pod)?;
     let target_container = target::choose_container(pod, requested_target)?;
@@ -263,9 +271,17 @@ pub async fn prepare_in(
                 "Reusing debug container {name} in pod {pod_name}, which is starting (--new for a fresh one)"
             ));
             let image = &options.container.image;
-            let (started, _) =
-                wait::until_started(cluster, pod, &name, image, options.timeout, false, printer)
-                    .await?;
+            let watch = opened.unwrap_or_else(|| wait::PodWatch::new(cluster, pod));
+            let (started, _) = wait::until_started(
+                cluster,
+                watch,
+                &name,
+                image,
+                options.timeout,
+                false,
+                printer,
+            )
+            .await?;
             if let Started::Terminated { exit_code } = started {
                 return Err(keep_alive_ended(name, exit_code, image));
             }
@@ -308,9 +324,16 @@ pub async fn prepare_in(
         "Added debug container {name} ({}, profile {}) to pod {pod_name}, targeting container {target_container}{kept}",
         options.container.image, options.container.profile
     ));
+    let watch = match opened {
+        Some(mut w) => {
+            w.observe(&stored);
+            w
+        }
+        None => wait::PodWatch::new(cluster, &stored),
+    };
     let (started, watch) = wait::until_started(
         cluster,
-        &stored,
+        watch,
         &name,
         &options.container.image,
         options.timeout,

@@ -1,4 +1,5 @@
-//! API edges that find the pod: one GET for a pod, or GET workload + LIST its pods.
+//! API edges that find the pod: for a pod one watch that starts with its state (else one
+//! GET), or GET workload + LIST its pods.
 //! The decisions are the pure functions of `target`.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -12,6 +13,7 @@ use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
 use crate::target::{Kind, TargetRef, choose_pod, selector_string};
+use crate::wait::PodWatch;
 
 /// GET one pod.
 pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
@@ -19,6 +21,22 @@ pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
     timed(cluster.request_timeout, api.get(name))
         .await?
         .map_err(|e| classify(e, ApiCall::GetPod, name, &cluster.scope()))
+}
+
+/// [`resolve_pod`], but a pod target is read with one watch that starts with the pod's state
+/// and stays open for the wait ([`crate::wait::read_and_watch`]), where the server offers it;
+/// else with a GET.
+pub async fn resolve_pod_watched(
+    cluster: &Cluster,
+    target: &TargetRef,
+    printer: &Printer,
+) -> Result<(Pod, Option<PodWatch>), Error> {
+    if target.kind == Kind::Pod
+        && let Some((pod, watch)) = crate::wait::read_and_watch(cluster, &target.name).await?
+    {
+        return Ok((pod, Some(watch)));
+    }
+    Ok((resolve_pod(cluster, target, printer).await?, None))
 }
 
 /// The pod a target names: the pod itself, or a running, ready pod of the workload (said on

@@ -131,18 +131,22 @@ pub enum Started {
 /// come after that resourceVersion; otherwise (a kept container still starting, added
 /// earlier) the event watch starts with the events that exist.
 ///
+/// `watch` is the pod's watch, its latest object the PATCH response (fresh) or the pod read
+/// (a kept container still starting); it may be open already ([`read_and_watch`]).
+///
 /// Returns the pod watch too, still open, so the exit code after the session costs no request.
 pub async fn until_started(
     cluster: &Cluster,
-    pod: &Pod,
+    mut watch: PodWatch,
     name: &str,
     image: &str,
     timeout: Duration,
     fresh: bool,
     printer: &Printer,
 ) -> Result<(Started, PodWatch), Error> {
+    let pod = watch.latest().clone();
+    let pod = &pod;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let mut watch = PodWatch::new(cluster, pod);
     let mut last: Option<String> = None;
     let work = async {
         let status = watch.until(|p| step(p, &pod_name, name, image, printer, &mut last));
@@ -301,7 +305,8 @@ pub struct PodWatch {
     scope: crate::error::Scope,
     request_timeout: Option<Duration>,
     pod_name: String,
-    latest: Pod,
+    /// Boxed: a `Pod` is kilobytes, and the watch moves through futures.
+    latest: Box<Pod>,
     rv: String,
     stream: Option<PodEvents>,
     /// Drops in a row without an event in between.
@@ -328,7 +333,7 @@ impl PodWatch {
             scope: cluster.scope(),
             request_timeout: cluster.request_timeout,
             pod_name: pod.metadata.name.clone().unwrap_or_default(),
-            latest: pod.clone(),
+            latest: Box::new(pod.clone()),
             rv: pod.metadata.resource_version.clone().unwrap_or_default(),
             stream: None,
             dropped: 0,
@@ -339,6 +344,12 @@ impl PodWatch {
     /// The latest pod object seen.
     pub fn latest(&self) -> &Pod {
         &self.latest
+    }
+
+    /// Takes `pod` (a write's response, newer than what the watch has shown) as the latest
+    /// object; the watch goes on from where it is.
+    pub fn observe(&mut self, pod: &Pod) {
+        *self.latest = pod.clone();
     }
 
     fn classify(&self, e: kube::Error) -> Error {
@@ -412,7 +423,7 @@ impl PodWatch {
                     if let Some(v) = &p.metadata.resource_version {
                         self.rv.clone_from(v);
                     }
-                    self.latest = p;
+                    *self.latest = p;
                     if let Some(done) = check(&self.latest) {
                         return done;
                     }
@@ -430,13 +441,138 @@ impl PodWatch {
                         .await?
                         .map_err(|e| classify(e, ApiCall::GetPod, &self.pod_name, &self.scope))?;
                     self.rv = fresh.metadata.resource_version.clone().unwrap_or_default();
-                    self.latest = fresh;
+                    *self.latest = fresh;
                     if let Some(done) = check(&self.latest) {
                         return done;
                     }
                 }
                 WatchEvent::Error(e) => return Err(self.classify(kube::Error::Api(e))),
             }
+        }
+    }
+}
+
+/// The annotation of the bookmark that ends the initial events of a `sendInitialEvents` watch.
+const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// How long the initial events of a pod may take before the plugin reads the pod with a GET
+/// instead: only a server that takes `sendInitialEvents` without sending the closing bookmark
+/// would make it wait this long.
+const INITIAL_EVENTS_BOUND: Duration = Duration::from_secs(5);
+
+/// What the first events of a `sendInitialEvents` watch said about the pod. Pure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Initial {
+    /// Not told yet.
+    Pending,
+    /// The initial events ended: the pod (if it exists) and where the watch stands.
+    Done {
+        found: bool,
+        resource_version: String,
+    },
+    /// The server does not stream initial events here: read the pod otherwise.
+    Unsupported,
+}
+
+/// One event of a `sendInitialEvents` watch before the initial events end: the pod is kept in
+/// `found`. Pure.
+pub fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
+    match event {
+        WatchEvent::Added(p) | WatchEvent::Modified(p) => {
+            *found = Some(p);
+            Initial::Pending
+        }
+        WatchEvent::Deleted(_) => {
+            *found = None;
+            Initial::Pending
+        }
+        WatchEvent::Bookmark(b) => {
+            if b.metadata
+                .annotations
+                .get(INITIAL_EVENTS_END)
+                .map(String::as_str)
+                == Some("true")
+            {
+                Initial::Done {
+                    found: found.is_some(),
+                    resource_version: b.metadata.resource_version,
+                }
+            } else {
+                Initial::Pending
+            }
+        }
+        WatchEvent::Error(_) => Initial::Unsupported,
+    }
+}
+
+/// Reads pod `name` with one watch that starts with the pod's current state
+/// (`sendInitialEvents=true`: Kubernetes 1.27+ with the WatchList feature, on by default in
+/// 1.32 and from 1.34), and keeps that watch open for the wait: one request instead of a GET
+/// and a watch. `Ok(None)` when the server does not offer it (WatchList off, older servers,
+/// which refuse the parameters with 400 or 422) or the watch is not permitted: the caller
+/// GETs the pod then. A pod that does not exist is [`Error::PodNotFound`].
+pub async fn read_and_watch(
+    cluster: &Cluster,
+    name: &str,
+) -> Result<Option<(Pod, PodWatch)>, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = WatchParams::streaming_lists()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(290);
+    let stream = match timed(cluster.request_timeout, api.watch(&params, "")).await? {
+        Ok(s) => s,
+        Err(e) => {
+            let status = match &e {
+                kube::Error::Api(s) => Some(s.code),
+                _ => None,
+            };
+            return match status {
+                Some(400 | 403 | 405 | 422) => {
+                    tracing::debug!(error = %e, "no watch with initial events; reading the pod");
+                    Ok(None)
+                }
+                _ => Err(classify(e, ApiCall::WatchPod, name, &cluster.scope())),
+            };
+        }
+    };
+    let mut stream = stream.boxed();
+    let mut found = None;
+    let read = async {
+        loop {
+            match stream.try_next().await {
+                Ok(Some(event)) => match initial_event(event, &mut found) {
+                    Initial::Pending => {}
+                    other => return Ok(other),
+                },
+                Ok(None) => return Ok(Initial::Unsupported),
+                Err(e) => return Err(classify(e, ApiCall::WatchPod, name, &cluster.scope())),
+            }
+        }
+    };
+    let outcome = match tokio::time::timeout(INITIAL_EVENTS_BOUND, read).await {
+        Ok(r) => r?,
+        Err(_) => Initial::Unsupported,
+    };
+    match (outcome, found) {
+        (
+            Initial::Done {
+                found: true,
+                resource_version,
+            },
+            Some(pod),
+        ) => {
+            let mut watch = PodWatch::new(cluster, &pod);
+            watch.rv = resource_version;
+            watch.stream = Some(stream);
+            Ok(Some((pod, watch)))
+        }
+        (Initial::Done { .. }, _) => Err(Error::PodNotFound {
+            name: name.to_owned(),
+            scope: cluster.scope(),
+        }),
+        _ => {
+            tracing::debug!("the watch sent no initial events; reading the pod");
+            Ok(None)
         }
     }
 }
@@ -687,5 +823,54 @@ mod tests {
             "u-1",
             "debugger-x"
         ));
+    }
+
+    #[test]
+    fn initial_events_end_at_the_annotated_bookmark() {
+        use kube::core::watch::{Bookmark, BookmarkMeta};
+        let bookmark = |rv: &str, end: bool| {
+            let mut annotations = std::collections::BTreeMap::new();
+            if end {
+                annotations.insert(INITIAL_EVENTS_END.to_owned(), "true".to_owned());
+            }
+            WatchEvent::Bookmark(Bookmark {
+                types: kube::core::TypeMeta::default(),
+                metadata: BookmarkMeta {
+                    resource_version: rv.to_owned(),
+                    annotations,
+                },
+            })
+        };
+        let mut found = None;
+        let p = pod("api").container("app").build();
+        assert_eq!(
+            initial_event(WatchEvent::Added(p), &mut found),
+            Initial::Pending
+        );
+        assert!(found.is_some());
+        assert_eq!(
+            initial_event(bookmark("7", false), &mut found),
+            Initial::Pending
+        );
+        assert_eq!(
+            initial_event(bookmark("9", true), &mut found),
+            Initial::Done {
+                found: true,
+                resource_version: "9".into()
+            }
+        );
+        let mut none = None;
+        assert_eq!(
+            initial_event(bookmark("9", true), &mut none),
+            Initial::Done {
+                found: false,
+                resource_version: "9".into()
+            }
+        );
+        let gone = kube::core::Status::failure("too old", "Expired").with_code(410);
+        assert_eq!(
+            initial_event(WatchEvent::Error(gone.boxed()), &mut none),
+            Initial::Unsupported
+        );
     }
 }

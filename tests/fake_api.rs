@@ -110,31 +110,104 @@ async fn body_json(req: Request<Body>) -> Value {
 /// The user name the fake SelfSubjectReview reports.
 const REVIEWED_USER: &str = "alice@example.com";
 
-/// Asserts the GET of pod `api` and the concurrent SelfSubjectReview (in either order) and
-/// answers them.
+/// The status of an API server that does not stream initial events (WatchList off, or older
+/// than 1.27): it refuses the parameters.
+fn no_initial_events() -> Response<Body> {
+    let mut s = status(422, "Invalid", None);
+    s["message"] = json!(
+        "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
+    );
+    respond(422, &s)
+}
+
+/// Whether `req` is the watch that reads pod `api` with its initial state.
+fn is_initial_watch(req: &Request<Body>) -> bool {
+    let query = req.uri().query().unwrap_or_default();
+    let initial = query.contains("sendInitialEvents=true");
+    if initial {
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods");
+        assert!(query.contains("watch=true"), "{query}");
+        assert!(
+            query.contains("resourceVersionMatch=NotOlderThan"),
+            "{query}"
+        );
+        assert!(query.contains("allowWatchBookmarks=true"), "{query}");
+        assert!(
+            query.contains("fieldSelector=metadata.name%3Dapi"),
+            "{query}"
+        );
+    }
+    initial
+}
+
+/// Answers a SelfSubjectReview if `req` is one; returns the request back otherwise.
+fn answer_review(req: Request<Body>, send: Pending) -> Option<(Request<Body>, Pending)> {
+    if req.method() != Method::POST {
+        return Some((req, send));
+    }
+    assert_eq!(
+        req.uri().path(),
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+    );
+    send.send_response(respond(
+        201,
+        &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                "metadata": {}, "status": {"userInfo": {"username": REVIEWED_USER}}}),
+    ));
+    None
+}
+
+/// The pod read on a server without initial events: the watch with `sendInitialEvents` is
+/// refused, so a GET of pod `api` follows; the concurrent SelfSubjectReview comes in any
+/// order. Answers the GET with `answer`.
 async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
     let mut answer = Some(answer);
-    for _ in 0..2 {
+    let (mut reviewed, mut watched) = (false, false);
+    while !(reviewed && watched && answer.is_none()) {
         let (req, send) = handle
             .next_request()
             .await
-            .expect("GET pod and SelfSubjectReview");
-        if req.method() == Method::POST {
-            assert_eq!(
-                req.uri().path(),
-                "/apis/authentication.k8s.io/v1/selfsubjectreviews"
-            );
-            send.send_response(respond(
-                201,
-                &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
-                        "metadata": {}, "status": {"userInfo": {"username": REVIEWED_USER}}}),
-            ));
-        } else {
-            assert_eq!(req.method(), Method::GET);
-            assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
-            send.send_response(answer.take().expect("one GET"));
+            .expect("the initial watch, the GET of the pod and the SelfSubjectReview");
+        let Some((req, send)) = answer_review(req, send) else {
+            reviewed = true;
+            continue;
+        };
+        if is_initial_watch(&req) {
+            send.send_response(no_initial_events());
+            watched = true;
+            continue;
         }
+        assert!(watched, "the GET comes after the refused watch");
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
+        send.send_response(answer.take().expect("one GET"));
     }
+}
+
+/// The pod read with one watch that starts with its state (Kubernetes 1.34): answers it with
+/// `events` (and the concurrent SelfSubjectReview).
+async fn expect_initial_watch(handle: &mut ApiHandle, events: &[Value]) {
+    let mut reviewed = false;
+    let mut watched = false;
+    while !(reviewed && watched) {
+        let (req, send) = handle
+            .next_request()
+            .await
+            .expect("the initial watch and the SelfSubjectReview");
+        let Some((req, send)) = answer_review(req, send) else {
+            reviewed = true;
+            continue;
+        };
+        assert!(is_initial_watch(&req), "{}", req.uri());
+        send.send_response(watch_body(events));
+        watched = true;
+    }
+}
+
+/// The bookmark that ends the initial events.
+fn initial_events_end(rv: &str) -> Value {
+    json!({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+        "metadata": {"resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}}}})
 }
 
 /// Asserts the PATCH on ephemeralcontainers; returns the container it adds.
@@ -294,21 +367,22 @@ fn watch_body(events: &[Value]) -> Response<Body> {
 type Pending = tower_test::mock::SendResponse<Response<Body>>;
 
 /// The two watches a fresh container's wait opens at once, in either order: the pod's (from
-/// the PATCH's resourceVersion) and the kubelet's Started event for `name`. Returns their
-/// responders, pod watch first.
-async fn expect_watches(handle: &mut ApiHandle, name: &str) -> (Pending, Pending) {
+/// `pod_rv`: the PATCH's resourceVersion, or where the initial watch stopped) and the
+/// kubelet's Started event for `name` (from the PATCH's). Returns their responders, pod watch
+/// first.
+async fn expect_watches(handle: &mut ApiHandle, name: &str, pod_rv: &str) -> (Pending, Pending) {
     let (mut pods, mut events) = (None, None);
     for _ in 0..2 {
         let (req, send) = handle.next_request().await.expect("two WATCHes");
         assert_eq!(req.method(), Method::GET);
         let query = req.uri().query().unwrap().to_owned();
         assert!(query.contains("watch=true"), "{query}");
-        assert!(
-            query.contains("resourceVersion=101"),
-            "watches start from the PATCH response: {query}"
-        );
         match req.uri().path() {
             "/api/v1/namespaces/default/pods" => {
+                assert!(
+                    query.contains(&format!("resourceVersion={pod_rv}")),
+                    "the pod watch goes on from {pod_rv}: {query}"
+                );
                 assert!(
                     query.contains("fieldSelector=metadata.name%3Dapi"),
                     "{query}"
@@ -318,6 +392,10 @@ async fn expect_watches(handle: &mut ApiHandle, name: &str) -> (Pending, Pending
             "/api/v1/namespaces/default/events" => {
                 let selector = format!(
                     "involvedObject.uid=uid-1,involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Started"
+                );
+                assert!(
+                    query.contains("resourceVersion=101"),
+                    "events since the PATCH: {query}"
                 );
                 let decoded = query
                     .replace("%3D", "=")
@@ -363,7 +441,7 @@ async fn started_event_ends_the_wait_before_the_status() {
         })
         .await;
         let name = container["name"].as_str().unwrap().to_owned();
-        let (pods, events) = expect_watches(&mut handle, &name).await;
+        let (pods, events) = expect_watches(&mut handle, &name, "101").await;
         // Another container's event first: not ours, ignored.
         events.send_response(watch_body(&[
             started_event("debugger-other"),
@@ -400,7 +478,7 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
         })
         .await;
         let name = container["name"].as_str().unwrap().to_owned();
-        let (pods, events) = expect_watches(&mut handle, &name).await;
+        let (pods, events) = expect_watches(&mut handle, &name, "101").await;
         events.send_response(respond(403, &status(403, "Forbidden", None)));
         let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
         pods.send_response(watch_body(&[
@@ -425,16 +503,19 @@ fn recorded_by(container: &Value) -> Option<String> {
         .and_then(|e| e["value"].as_str().map(str::to_owned))
 }
 
-/// Credentials that name the user: no SelfSubjectReview, the GET goes straight to the PATCH.
+/// Credentials that name the user: no SelfSubjectReview; the pod is read with the initial
+/// watch alone, and that watch, still open, carries the wait: no GET and no second pod watch.
 #[tokio::test]
-async fn known_identity_sends_no_selfsubjectreview() {
+async fn known_identity_reads_the_pod_with_one_watch_and_no_review() {
     let (mut cluster, mut handle) = cluster();
     cluster.identity = Some("carol".into());
     let server = async move {
-        let (req, send) = handle.next_request().await.expect("GET pod");
-        assert_eq!(req.method(), Method::GET, "no review first");
-        assert_eq!(req.uri().path(), "/api/v1/namespaces/default/pods/api");
-        send.send_response(respond(200, &pod(json!({}))));
+        let (req, send) = handle.next_request().await.expect("the initial watch");
+        assert!(is_initial_watch(&req), "no review first: {}", req.uri());
+        send.send_response(watch_body(&[
+            json!({"type": "ADDED", "object": pod(json!({}))}),
+            initial_events_end("100"),
+        ]));
         let container = expect_patch(&mut handle, |_| {
             respond(404, &status(404, "NotFound", None))
         })
@@ -444,17 +525,81 @@ async fn known_identity_sends_no_selfsubjectreview() {
     unreachable_prepare(cluster, options(&["api", "--", "id"]), server).await;
 }
 
+/// The initial events end without the pod: not found, with no GET.
+#[tokio::test]
+async fn initial_watch_without_the_pod_is_not_found() {
+    let (cluster, mut handle) = cluster();
+    let server = async move {
+        expect_initial_watch(&mut handle, &[initial_events_end("100")]).await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert!(matches!(err, Error::PodNotFound { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "pod \"api\" not found in namespace \"default\" (context \"test\")"
+    );
+}
+
+/// A fresh interactive session on a server with initial events: the watch that read the pod
+/// goes on after the PATCH (here the fake ends it, so it is opened again from the bookmark's
+/// resourceVersion), next to the event watch from the PATCH's.
+#[tokio::test]
+async fn initial_watch_then_patch_then_the_same_watch() {
+    let (cluster, mut handle) = cluster();
+    let opts = options(&["pod/api"]);
+    let server = async move {
+        let mut p = pod(json!({}));
+        p["metadata"]["uid"] = json!("uid-1");
+        expect_initial_watch(
+            &mut handle,
+            &[
+                json!({"type": "ADDED", "object": p}),
+                initial_events_end("100"),
+            ],
+        )
+        .await;
+        let container = expect_patch(&mut handle, |c| {
+            let mut stored = pod_with(c, json!({}));
+            stored["metadata"]["uid"] = json!("uid-1");
+            respond(200, &stored)
+        })
+        .await;
+        let name = container["name"].as_str().unwrap().to_owned();
+        let (pods, events) = expect_watches(&mut handle, &name, "100").await;
+        let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
+        pods.send_response(watch_body(&[
+            json!({"type": "MODIFIED", "object": running}),
+        ]));
+        (name, events, handle)
+    };
+    let printer = Printer::with(true, false);
+    let client = prepare(&cluster, &opts, None, &printer);
+    let (prepared, (name, _events, _handle)) =
+        bounded(async { tokio::join!(client, server) }).await;
+    let prepared = prepared.unwrap();
+    assert_eq!(prepared.container, name);
+    assert_eq!(prepared.started, Started::Running);
+    assert!(prepared.watch.is_some());
+}
+
 /// A refused SelfSubjectReview falls back to the kubeconfig user entry, silently.
 #[tokio::test]
 async fn refused_selfsubjectreview_records_the_kubeconfig_user() {
     let (cluster, mut handle) = cluster();
     let server = async move {
         for _ in 0..2 {
-            let (req, send) = handle.next_request().await.expect("GET and review");
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("initial watch and review");
             if req.method() == Method::POST {
                 send.send_response(respond(403, &status(403, "Forbidden", None)));
             } else {
-                send.send_response(respond(200, &pod(json!({}))));
+                assert!(is_initial_watch(&req));
+                send.send_response(watch_body(&[
+                    json!({"type": "ADDED", "object": pod(json!({}))}),
+                    initial_events_end("100"),
+                ]));
             }
         }
         let container = expect_patch(&mut handle, |_| {
