@@ -85,6 +85,21 @@ pub struct Prepared {
     pub watch: Option<wait::PodWatch>,
 }
 
+impl Prepared {
+    /// A running kept container, reused through exec.
+    fn reused(pod: String, container: String, target: String) -> Self {
+        Prepared {
+            pod,
+            container,
+            target,
+            started: Started::Running,
+            mode: spec::Mode::KeepAlive,
+            reused: true,
+            watch: None,
+        }
+    }
+}
+
 /// Whether a new container keeps itself alive for reuse: always for a COMMAND (it runs through
 /// exec), for a shell only with `--keep` (a shell's container otherwise ends with it). Pure.
 pub fn mode_for(options: &Options) -> spec::Mode {
@@ -256,15 +271,7 @@ pub async fn prepare_in(
             printer.status(&format!(
                 "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
             ));
-            return Ok(Prepared {
-                pod: pod_name,
-                container: name,
-                target: target_container,
-                started: Started::Running,
-                mode: spec::Mode::KeepAlive,
-                reused: true,
-                watch: None,
-            });
+            return Ok(Prepared::reused(pod_name, name, target_container));
         }
         if let Some(name) = reuse::find_starting(pod, &wanted, requested, now) {
             printer.status(&format!(
@@ -285,15 +292,7 @@ pub async fn prepare_in(
             if let Started::Terminated { exit_code } = started {
                 return Err(keep_alive_ended(name, exit_code, image));
             }
-            return Ok(Prepared {
-                pod: pod_name,
-                container: name,
-                target: target_container,
-                started: Started::Running,
-                mode: spec::Mode::KeepAlive,
-                reused: true,
-                watch: None,
-            });
+            return Ok(Prepared::reused(pod_name, name, target_container));
         }
     }
 

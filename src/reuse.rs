@@ -181,6 +181,29 @@ fn fingerprint(c: &EphemeralContainer) -> Value {
     })
 }
 
+/// Our kept containers in `pod` with the spec of `wanted`, the most recently added first;
+/// `name`: only a container of that name (`-c NAME`).
+fn kept_like(pod: &Pod, wanted: &EphemeralContainer, name: Option<&str>) -> Vec<Record> {
+    let want = fingerprint(wanted);
+    let Some(spec) = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.ephemeral_containers.as_ref())
+    else {
+        return Vec::new();
+    };
+    let same = |r: &Record| {
+        spec.iter()
+            .find(|c| c.name == r.name)
+            .is_some_and(|c| fingerprint(c) == want)
+    };
+    records(pod)
+        .into_iter()
+        .rev()
+        .filter(|r| r.keep_alive && name.is_none_or(|n| n == r.name) && same(r))
+        .collect()
+}
+
 /// The kept container of `pod` to run in instead of adding `wanted`, if any (the most recently
 /// started first). `name`: only a container of that name qualifies (`-c NAME`).
 pub fn find_reusable(
@@ -189,15 +212,9 @@ pub fn find_reusable(
     name: Option<&str>,
     now: Timestamp,
 ) -> Option<String> {
-    let want = fingerprint(wanted);
-    let spec = pod.spec.as_ref()?.ephemeral_containers.as_ref()?;
-    let by_name = |n: &str| spec.iter().find(|c| c.name == n);
-    records(pod)
+    kept_like(pod, wanted, name)
         .into_iter()
-        .rev()
-        .filter(|r| r.keep_alive && name.is_none_or(|n| n == r.name))
-        .filter(|r| ttl_left(r, now).is_some_and(|left| left >= REUSE_MARGIN))
-        .find(|r| by_name(&r.name).is_some_and(|c| fingerprint(c) == want))
+        .find(|r| ttl_left(r, now).is_some_and(|left| left >= REUSE_MARGIN))
         .map(|r| r.name)
 }
 
@@ -216,16 +233,10 @@ pub fn find_starting(
     name: Option<&str>,
     now: Timestamp,
 ) -> Option<String> {
-    let want = fingerprint(wanted);
-    let spec = pod.spec.as_ref()?.ephemeral_containers.as_ref()?;
-    let by_name = |n: &str| spec.iter().find(|c| c.name == n);
-    records(pod)
+    kept_like(pod, wanted, name)
         .into_iter()
-        .rev()
-        .filter(|r| r.keep_alive && name.is_none_or(|n| n == r.name))
         .filter(|r| matches!(&r.state, State::Waiting(w) if w == "NoStatus" || w == "ContainerCreating"))
-        .filter(|r| age(r, now).is_some_and(|a| a < STARTING_WINDOW))
-        .find(|r| by_name(&r.name).is_some_and(|c| fingerprint(c) == want))
+        .find(|r| age(r, now).is_some_and(|a| a < STARTING_WINDOW))
         .map(|r| r.name)
 }
 

@@ -424,6 +424,24 @@ fn started_event(name: &str) -> Value {
     }})
 }
 
+/// A fresh container on a server without initial events, up to the two watches of its wait:
+/// GET (pod with a uid), PATCH, then both watches from the PATCH's resourceVersion. Returns the
+/// container added, its name, and the responders of the pod and event watches.
+async fn read_patch_watch(handle: &mut ApiHandle) -> (Value, String, Pending, Pending) {
+    let mut p = pod(json!({}));
+    p["metadata"]["uid"] = json!("uid-1");
+    expect_get_pod(handle, respond(200, &p)).await;
+    let container = expect_patch(handle, |c| {
+        let mut stored = pod_with(c, json!({}));
+        stored["metadata"]["uid"] = json!("uid-1");
+        respond(200, &stored)
+    })
+    .await;
+    let name = container["name"].as_str().unwrap().to_owned();
+    let (pods, events) = expect_watches(handle, &name, "101").await;
+    (container, name, pods, events)
+}
+
 /// The kubelet's Started event ends the wait before the pod status says Running, and the pod
 /// watch stays open for the session's exit code.
 #[tokio::test]
@@ -431,17 +449,7 @@ async fn started_event_ends_the_wait_before_the_status() {
     let (cluster, mut handle) = cluster();
     let opts = options(&["pod/api"]);
     let server = async move {
-        let mut p = pod(json!({}));
-        p["metadata"]["uid"] = json!("uid-1");
-        expect_get_pod(&mut handle, respond(200, &p)).await;
-        let container = expect_patch(&mut handle, |c| {
-            let mut stored = pod_with(c, json!({}));
-            stored["metadata"]["uid"] = json!("uid-1");
-            respond(200, &stored)
-        })
-        .await;
-        let name = container["name"].as_str().unwrap().to_owned();
-        let (pods, events) = expect_watches(&mut handle, &name, "101").await;
+        let (_, name, pods, events) = read_patch_watch(&mut handle).await;
         // Another container's event first: not ours, ignored.
         events.send_response(watch_body(&[
             started_event("debugger-other"),
@@ -468,17 +476,7 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
     let (cluster, mut handle) = cluster();
     let opts = options(&["pod/api"]);
     let server = async move {
-        let mut p = pod(json!({}));
-        p["metadata"]["uid"] = json!("uid-1");
-        expect_get_pod(&mut handle, respond(200, &p)).await;
-        let container = expect_patch(&mut handle, |c| {
-            let mut stored = pod_with(c, json!({}));
-            stored["metadata"]["uid"] = json!("uid-1");
-            respond(200, &stored)
-        })
-        .await;
-        let name = container["name"].as_str().unwrap().to_owned();
-        let (pods, events) = expect_watches(&mut handle, &name, "101").await;
+        let (container, name, pods, events) = read_patch_watch(&mut handle).await;
         events.send_response(respond(403, &status(403, "Forbidden", None)));
         let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
         pods.send_response(watch_body(&[
@@ -503,6 +501,20 @@ fn recorded_by(container: &Value) -> Option<String> {
         .and_then(|e| e["value"].as_str().map(str::to_owned))
 }
 
+/// The initial events of pod `api`: the pod, then the closing bookmark.
+fn pod_then_end() -> [Value; 2] {
+    [
+        json!({"type": "ADDED", "object": pod(json!({}))}),
+        initial_events_end("100"),
+    ]
+}
+
+/// The PATCH, answered 404 (ephemeral containers unsupported): the run ends there. Returns the
+/// container it would have added.
+async fn expect_refused_patch(handle: &mut ApiHandle) -> Value {
+    expect_patch(handle, |_| respond(404, &status(404, "NotFound", None))).await
+}
+
 /// Credentials that name the user: no SelfSubjectReview; the pod is read with the initial
 /// watch alone, and that watch, still open, carries the wait: no GET and no second pod watch.
 #[tokio::test]
@@ -512,14 +524,8 @@ async fn known_identity_reads_the_pod_with_one_watch_and_no_review() {
     let server = async move {
         let (req, send) = handle.next_request().await.expect("the initial watch");
         assert!(is_initial_watch(&req), "no review first: {}", req.uri());
-        send.send_response(watch_body(&[
-            json!({"type": "ADDED", "object": pod(json!({}))}),
-            initial_events_end("100"),
-        ]));
-        let container = expect_patch(&mut handle, |_| {
-            respond(404, &status(404, "NotFound", None))
-        })
-        .await;
+        send.send_response(watch_body(&pod_then_end()));
+        let container = expect_refused_patch(&mut handle).await;
         assert_eq!(recorded_by(&container).as_deref(), Some("carol"));
     };
     unreachable_prepare(cluster, options(&["api", "--", "id"]), server).await;
@@ -596,16 +602,10 @@ async fn refused_selfsubjectreview_records_the_kubeconfig_user() {
                 send.send_response(respond(403, &status(403, "Forbidden", None)));
             } else {
                 assert!(is_initial_watch(&req));
-                send.send_response(watch_body(&[
-                    json!({"type": "ADDED", "object": pod(json!({}))}),
-                    initial_events_end("100"),
-                ]));
+                send.send_response(watch_body(&pod_then_end()));
             }
         }
-        let container = expect_patch(&mut handle, |_| {
-            respond(404, &status(404, "NotFound", None))
-        })
-        .await;
+        let container = expect_refused_patch(&mut handle).await;
         assert_eq!(recorded_by(&container).as_deref(), Some("alice"));
     };
     unreachable_prepare(cluster, options(&["api", "--", "id"]), server).await;
