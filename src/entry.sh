@@ -1,11 +1,9 @@
 # distroless-debug entry script (POSIX sh; works with busybox ash, dash and bash).
 #
-# Run by the plugin in three ways, told apart by $0:
+# Run by the plugin in two ways, told apart by $0:
 #   sh -c "$THIS_SCRIPT" distroless-debug [COMMAND [ARG...]]       the container's main process
-#   sh -c "$THIS_SCRIPT" distroless-debug                          ... with DISTROLESS_DEBUG_KEEPALIVE=1:
-#                                        keep-alive: sleep until the TTL, then end every process
-#                                        of this container (commands and shells come through exec)
 #   sh -c "$THIS_SCRIPT" distroless-debug-exec [COMMAND [ARG...]]  through exec, in a kept container
+# (A kept container's main process is keepalive.sh.)
 # With no COMMAND it starts an interactive shell; with one it execs it. Either way it exports
 #   TARGET_PID   the target container's main process, as seen from here
 #   TARGET_ROOT  /proc/$TARGET_PID/root: the target's filesystem (volumes included)
@@ -14,7 +12,6 @@
 #   DISTROLESS_DEBUG_HANDSHAKE   tty | stdin | none: wait until the client has attached
 #   DISTROLESS_DEBUG_CHROOT      auto | never: offer the target's filesystem as the shell's root
 #   DISTROLESS_DEBUG_TTL         seconds after which the container ends by itself (0 or unset: never)
-#   DISTROLESS_DEBUG_KEEPALIVE   1: the main process only keeps the container alive until the TTL
 #   DISTROLESS_DEBUG_TARGET_PID  override the detected target process
 #   DISTROLESS_DEBUG_BY, _AT, _REASON, _VERSION, _PROFILE   audit record (shown in the banner)
 
@@ -73,37 +70,6 @@ dd_arm_ttl() {
     sleep 5
     kill -KILL "$1" 2>/dev/null
   ) &
-}
-
-# Keep-alive: the main process of a container kept for reuse. It sleeps until the TTL (or a
-# TERM from the kubelet), then hangs up and kills what runs through exec, and ends, which ends
-# the container: the deadline holds even if no client is left.
-dd_keep_alive() {
-  dd_ttl=${DISTROLESS_DEBUG_TTL:-3600}
-  case $dd_ttl in '' | 0 | *[!0-9]*) dd_ttl=3600 ;; esac
-  trap 'exit 0' TERM INT HUP
-  sleep "$dd_ttl" &
-  wait $!
-  dd_say "time to live of ${dd_ttl}s reached; ending the debug container"
-  dd_end_all
-  exit 0
-}
-
-# Hangs up, then kills, every other process of this container (same mount namespace): the
-# commands and shells that came through exec. The runtime would end them too once the main
-# process is gone, but a shell deserves its HUP first.
-dd_end_all() {
-  dd_self_ns=$(readlink /proc/$$/ns/mnt 2>/dev/null) || return 0
-  for dd_sig in HUP KILL; do
-    for dd_d in /proc/[0-9]*; do
-      dd_p=${dd_d#/proc/}
-      [ "$dd_p" = "$$" ] && continue
-      dd_ns=$(readlink "$dd_d/ns/mnt" 2>/dev/null) || continue
-      [ "$dd_ns" = "$dd_self_ns" ] && kill "-$dd_sig" "$dd_p" 2>/dev/null
-    done
-    [ "$dd_sig" = HUP ] && sleep 1
-  done
-  return 0
 }
 
 # The target's main process. With targetContainerName we share the target container's PID
@@ -271,7 +237,6 @@ dd_banner() {
   } >&2
 }
 
-[ "$0" != distroless-debug-exec ] && [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" = 1 ] && dd_keep_alive
 # Through exec the streams are connected before the process starts: no handshake.
 [ "$0" != distroless-debug-exec ] && dd_handshake_begin
 dd_find_target

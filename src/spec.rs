@@ -30,6 +30,18 @@ pub fn entry_script() -> &'static str {
     &SCRIPT
 }
 
+/// The main process of a kept container, as written (see `keepalive.sh`).
+pub const KEEPALIVE_SCRIPT_SOURCE: &str = include_str!("keepalive.sh");
+
+/// The keep-alive script as it goes into the container spec: under 1 KB, where the entry script
+/// is 8 KB. A kept container runs commands and shells through exec, which sends the entry
+/// script with each; only the keep-alive stays in the pod spec.
+pub fn keep_alive_script() -> &'static str {
+    static SCRIPT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| strip_comment_lines(KEEPALIVE_SCRIPT_SOURCE));
+    &SCRIPT
+}
+
 /// `script` without the lines whose first non-blank character is `#`, except the first line
 /// (the script's title), and without blank lines. Pure. For `entry.sh` only: it has no
 /// multi-line string with such a line.
@@ -255,7 +267,14 @@ pub fn build(input: &Input<'_>) -> Result<(EphemeralContainer, Vec<String>), Err
         env.push(env_var("DISTROLESS_DEBUG_TTL", &ttl.to_string()));
     }
 
-    let mut args = vec![entry_script().to_owned(), "distroless-debug".to_owned()];
+    let mut args = if keep {
+        vec![
+            keep_alive_script().to_owned(),
+            "distroless-debug".to_owned(),
+        ]
+    } else {
+        vec![entry_script().to_owned(), "distroless-debug".to_owned()]
+    };
     if !keep {
         args.extend(input.session.command.iter().cloned());
     }
@@ -461,6 +480,13 @@ mod tests {
         })
         .unwrap();
         let c = serde_json::to_value(c).unwrap();
+        // The small keep-alive script in the spec; the entry script comes with each exec.
+        assert_eq!(c["args"][0], keep_alive_script());
+        assert!(
+            keep_alive_script().len() < 1024,
+            "{}",
+            keep_alive_script().len()
+        );
         assert_eq!(c["args"].as_array().unwrap().len(), 2);
         assert_eq!(
             (c["stdin"].clone(), c["stdinOnce"].clone(), c["tty"].clone()),
@@ -495,12 +521,14 @@ mod tests {
             stripped.len()
         );
         assert!(stripped.starts_with("# distroless-debug entry script"));
-        // Still a valid script for the shell that runs it.
-        let check = std::process::Command::new("sh")
-            .args(["-n", "-c", stripped])
-            .status()
-            .expect("sh");
-        assert!(check.success());
+        // Still valid scripts for the shell that runs them.
+        for script in [stripped, keep_alive_script()] {
+            let check = std::process::Command::new("sh")
+                .args(["-n", "-c", script])
+                .status()
+                .expect("sh");
+            assert!(check.success());
+        }
     }
 
     #[test]
