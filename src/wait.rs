@@ -333,7 +333,7 @@ impl PodWatch {
             scope: cluster.scope(),
             request_timeout: cluster.request_timeout,
             pod_name: pod.metadata.name.clone().unwrap_or_default(),
-            latest: Box::new(pod.clone()),
+            latest: Box::new(slimmed(pod)),
             rv: pod.metadata.resource_version.clone().unwrap_or_default(),
             stream: None,
             dropped: 0,
@@ -349,7 +349,7 @@ impl PodWatch {
     /// Takes `pod` (a write's response, newer than what the watch has shown) as the latest
     /// object; the watch goes on from where it is.
     pub fn observe(&mut self, pod: &Pod) {
-        *self.latest = pod.clone();
+        *self.latest = slimmed(pod);
     }
 
     fn classify(&self, e: kube::Error) -> Error {
@@ -419,10 +419,11 @@ impl PodWatch {
             self.events += 1;
             self.dropped = 0;
             match event {
-                WatchEvent::Added(p) | WatchEvent::Modified(p) => {
+                WatchEvent::Added(mut p) | WatchEvent::Modified(mut p) => {
                     if let Some(v) = &p.metadata.resource_version {
                         self.rv.clone_from(v);
                     }
+                    crate::resolve::slim(&mut p);
                     *self.latest = p;
                     if let Some(done) = check(&self.latest) {
                         return done;
@@ -441,7 +442,7 @@ impl PodWatch {
                         .await?
                         .map_err(|e| classify(e, ApiCall::GetPod, &self.pod_name, &self.scope))?;
                     self.rv = fresh.metadata.resource_version.clone().unwrap_or_default();
-                    *self.latest = fresh;
+                    *self.latest = slimmed(&fresh);
                     if let Some(done) = check(&self.latest) {
                         return done;
                     }
@@ -478,7 +479,8 @@ pub enum Initial {
 /// `found`. Pure.
 pub fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
     match event {
-        WatchEvent::Added(p) | WatchEvent::Modified(p) => {
+        WatchEvent::Added(mut p) | WatchEvent::Modified(mut p) => {
+            crate::resolve::slim(&mut p);
             *found = Some(p);
             Initial::Pending
         }
@@ -575,6 +577,12 @@ pub async fn read_and_watch(
             Ok(None)
         }
     }
+}
+
+fn slimmed(pod: &Pod) -> Pod {
+    let mut p = pod.clone();
+    crate::resolve::slim(&mut p);
+    p
 }
 
 /// Watches one pod from `pod`'s resourceVersion until `check` returns a result (see
