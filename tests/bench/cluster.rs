@@ -3,9 +3,9 @@
 //! received and who sent it) and containerd's log (when the runtime started a container).
 
 use std::fmt::Write as _;
-use std::io::{Read, Seek, SeekFrom, Write as _};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Cluster {
@@ -45,24 +45,7 @@ impl Cluster {
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(&self.kubectl);
-        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("kubectl runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin piped")
-                .write_all(input.as_bytes())
-                .expect("write kubectl stdin");
-        }
-        child.wait_with_output().expect("kubectl ends")
+        crate::support::kubectl(&self.kubectl, &self.kubeconfig, args, stdin)
     }
 
     pub fn kubectl_ok(&self, args: &[&str], stdin: Option<&str>) -> Result<String, String> {

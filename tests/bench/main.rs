@@ -25,6 +25,8 @@
 mod cluster;
 mod pty;
 mod stats;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

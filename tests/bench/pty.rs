@@ -4,13 +4,12 @@
 //! Errors are strings, not panics: a tool that fails to work is reported in the table and the
 //! benchmark goes on with the next measurement.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Condvar, Mutex};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-type Screen = Arc<(Mutex<Vec<u8>>, Condvar)>;
+use crate::support::Screen;
 
 pub struct Pty {
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -48,7 +47,7 @@ impl Pty {
             .spawn_command(cmd)
             .map_err(|e| format!("spawn {} in a pty: {e}", argv[0]))?;
         drop(pair.slave);
-        let mut reader = pair
+        let reader = pair
             .master
             .try_clone_reader()
             .map_err(|e| format!("pty reader: {e}"))?;
@@ -56,23 +55,7 @@ impl Pty {
             .master
             .take_writer()
             .map_err(|e| format!("pty writer: {e}"))?;
-        let screen: Screen = Arc::new((Mutex::new(Vec::with_capacity(1 << 20)), Condvar::new()));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let (lock, cv) = &*sink;
-                        lock.lock()
-                            .expect("screen lock")
-                            .extend_from_slice(&buf[..n]);
-                        cv.notify_all();
-                    }
-                }
-            }
-        });
+        let screen = crate::support::record_screen(reader);
         Ok(Pty {
             _master: pair.master,
             writer,

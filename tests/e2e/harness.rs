@@ -4,11 +4,11 @@
 //! A test never skips: without the cluster it fails and says how to start it.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
@@ -69,24 +69,7 @@ impl Cluster {
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(self.kubectl_path());
-        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("kubectl runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin piped")
-                .write_all(input.as_bytes())
-                .expect("write kubectl stdin");
-        }
-        child.wait_with_output().expect("kubectl ends")
+        crate::support::kubectl(&self.kubectl_path(), &self.kubeconfig, args, stdin)
     }
 
     /// Runs kubectl and fails the test if it fails; returns stdout.
@@ -253,7 +236,7 @@ pub struct Pty {
     master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
-    screen: Arc<(Mutex<Vec<u8>>, Condvar)>,
+    screen: crate::support::Screen,
     /// Where in `screen` the next `expect` starts looking.
     cursor: usize,
     stty_dir: PathBuf,
@@ -296,25 +279,9 @@ impl Pty {
         cmd.env("TERM", "xterm");
         let child = pair.slave.spawn_command(cmd).expect("spawn in the pty");
         drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let reader = pair.master.try_clone_reader().expect("pty reader");
         let writer = pair.master.take_writer().expect("pty writer");
-        let screen = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let (lock, cv) = &*sink;
-                        lock.lock()
-                            .expect("screen lock")
-                            .extend_from_slice(&buf[..n]);
-                        cv.notify_all();
-                    }
-                }
-            }
-        });
+        let screen = crate::support::record_screen(reader);
         Pty {
             master: pair.master,
             writer,

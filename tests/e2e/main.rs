@@ -14,4 +14,6 @@ mod refusals;
 mod scripting;
 mod secrets;
 mod session;
+#[path = "../support/mod.rs"]
+mod support;
 mod terminal;
