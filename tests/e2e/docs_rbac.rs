@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Namespace, PLUGIN, Pty, cluster, plugin_env, run_plugin, text};
+use crate::harness::{Namespace, PLUGIN, Pty, cluster, env_as, run_plugin, text};
 
 /// The file users are told to apply, read at build time so the test follows it.
 const RBAC_YAML: &str = include_str!("../../docs/rbac.yaml");
@@ -22,17 +22,6 @@ fn apply_docs_rbac(ns: &str, user: &str) {
     );
     let yaml = RBAC_YAML.replace(PLACEHOLDER, &format!("  name: {user}\n"));
     cluster().kubectl_ok(&["-n", ns, "apply", "-f", "-"], Some(&yaml));
-}
-
-/// Plugin environment acting as test user `user`.
-fn env_as(user: &str) -> Vec<(String, String)> {
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push((
-        "KUBECONFIG".into(),
-        cluster().user_kubeconfig(user).display().to_string(),
-    ));
-    env
 }
 
 /// `kubectl auth can-i VERB RESOURCE[/SUBRESOURCE] --as USER -n NS`, as the cluster admin.

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::harness::{Namespace, PLUGIN, cluster, plugin_env};
+use crate::harness::{Namespace, PLUGIN, cluster, env_as, plugin_env_with};
 
 /// What the proxy does with bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +81,7 @@ impl Proxy {
 
     /// Plugin environment that goes through this proxy.
     pub fn env(&self) -> Vec<(String, String)> {
-        let mut env = plugin_env();
-        env.retain(|(k, _)| k != "KUBECONFIG");
-        env.push(("KUBECONFIG".into(), self.kubeconfig.display().to_string()));
-        env
+        plugin_env_with(&self.kubeconfig)
     }
 
     pub fn set(&self, mode: Mode) {
@@ -345,9 +342,7 @@ const BOUND: Duration = Duration::from_secs(90);
 #[test]
 fn unreachable_api_server_fails_with_a_clear_error() {
     let kubeconfig = kubeconfig_via(closed_port());
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push(("KUBECONFIG".into(), kubeconfig.display().to_string()));
+    let env = plugin_env_with(&kubeconfig);
     let run = Running::spawn(
         PLUGIN,
         &[
@@ -495,12 +490,7 @@ fn max_rss_kib(file: &Path) -> u64 {
 
 /// The plugin under `/usr/bin/time` (GNU time, Debian's `time` package), as carol.
 fn timed_fanout(ns: &str, selector: &str, rss_file: &Path) -> Running {
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push((
-        "KUBECONFIG".into(),
-        cluster().user_kubeconfig("carol").display().to_string(),
-    ));
+    let env = env_as("carol");
     let rss = rss_file.display().to_string();
     Running::spawn(
         "/usr/bin/time",

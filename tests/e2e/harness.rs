@@ -201,6 +201,20 @@ metadata:
     )
 }
 
+/// [`plugin_env`] with `KUBECONFIG` pointing at `kubeconfig` instead of the admin's.
+pub fn plugin_env_with(kubeconfig: &Path) -> Vec<(String, String)> {
+    let mut env = plugin_env();
+    env.retain(|(k, _)| k != "KUBECONFIG");
+    env.push(("KUBECONFIG".into(), kubeconfig.display().to_string()));
+    env
+}
+
+/// [`plugin_env`] as test user `user` (alice, bob or carol: client certificates without rights
+/// of their own; tests bind Roles to them).
+pub fn env_as(user: &str) -> Vec<(String, String)> {
+    plugin_env_with(&cluster().user_kubeconfig(user))
+}
+
 /// Environment every plugin run gets: the cluster's kubeconfig and the locally built toolbox.
 pub fn plugin_env() -> Vec<(String, String)> {
     let c = cluster();

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Namespace, cluster, plugin_env, run_plugin, text};
+use crate::harness::{Namespace, cluster, env_as, plugin_env, plugin_env_with, run_plugin, text};
 
 /// Every rule the plugin's Role grants for a session in one pod (docs/rbac.yaml, without the
 /// workload rules), as (resource, verb).
@@ -49,16 +49,6 @@ fn bind_without(ns: &str, user: &str, missing: &[(&str, &str)]) {
         "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: all-but-one, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: all-but-one}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}\n"
     ));
     cluster().apply(&yaml);
-}
-
-fn env_as(user: &str) -> Vec<(String, String)> {
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push((
-        "KUBECONFIG".into(),
-        cluster().user_kubeconfig(user).display().to_string(),
-    ));
-    env
 }
 
 struct Run {
@@ -378,9 +368,7 @@ current-context: c
     );
     let path = std::env::temp_dir().join(format!("{}-exec.kubeconfig", ns.name));
     std::fs::write(&path, kubeconfig).expect("write the kubeconfig");
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push(("KUBECONFIG".into(), path.display().to_string()));
+    let env = plugin_env_with(&path);
     let r = run(&ns.name, &["-v", "4", "pod/app", "--", "id", "-u"], &env);
     let _ = std::fs::remove_file(&path);
     r.worked();

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Namespace, PLUGIN, Pty, cluster, plugin_env, run_plugin, text};
+use crate::harness::{Namespace, PLUGIN, Pty, cluster, env_as, plugin_env, run_plugin, text};
 
 #[test]
 fn missing_image_fails_fast_with_the_kubelets_reason() {
@@ -68,12 +68,7 @@ fn missing_permission_names_verb_and_resource() {
     ns.target_pod("app");
     bind_without_ephemeral_patch(&ns.name, "alice");
     let c = cluster();
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push((
-        "KUBECONFIG".into(),
-        c.user_kubeconfig("alice").display().to_string(),
-    ));
+    let env = env_as("alice");
 
     let out = run_plugin(&["-n", &ns.name, "pod/app", "--", "true"], &env);
     let stderr = text(&out.stderr);

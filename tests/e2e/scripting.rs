@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Namespace, PLUGIN, cluster, plugin_env, run_plugin, target_pod_yaml, text};
+use crate::harness::{
+    Namespace, PLUGIN, cluster, env_as, plugin_env, run_plugin, target_pod_yaml, text,
+};
 
 /// Runs the plugin with `input` on stdin.
 fn run_with_stdin(args: &[&str], env: &[(String, String)], input: &[u8]) -> Output {
@@ -29,17 +31,6 @@ fn run_with_stdin(args: &[&str], env: &[(String, String)], input: &[u8]) -> Outp
         .write_all(input)
         .expect("write stdin");
     child.wait_with_output().expect("the plugin ends")
-}
-
-/// The plugin's environment for a test user instead of the admin.
-fn env_as(user: &str) -> Vec<(String, String)> {
-    let mut env = plugin_env();
-    env.retain(|(k, _)| k != "KUBECONFIG");
-    env.push((
-        "KUBECONFIG".into(),
-        cluster().user_kubeconfig(user).display().to_string(),
-    ));
-    env
 }
 
 fn ephemeral(ns: &str, pod: &str) -> Vec<Value> {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{Namespace, cluster, plugin_env, run_plugin, text};
+use crate::harness::{Namespace, cluster, plugin_env_with, run_plugin, text};
 
 fn b64(data: &[u8]) -> String {
     distroless_debug::fanout::base64(data)
@@ -152,9 +152,7 @@ subjects:
     for (kind, user) in configs {
         let path: PathBuf = dir.join(format!("{}.kubeconfig", kind.replace(' ', "-")));
         std::fs::write(&path, kubeconfig(&server, &ca, &user)).expect("write kubeconfig");
-        let mut env = plugin_env();
-        env.retain(|(k, _)| k != "KUBECONFIG");
-        env.push(("KUBECONFIG".into(), path.display().to_string()));
+        let env = plugin_env_with(&path);
         for (args, code) in [
             (
                 vec!["-v", "9", "-n", &ns.name, "pod/app", "--", "id", "-u"],
