@@ -116,7 +116,7 @@ pub fn record(
             .unwrap_or(now)
             .to_string(),
         reason: reason.map(str::to_owned),
-        ttl_seconds: Some(ttl.as_secs().max(1)),
+        ttl,
     }
 }
 
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(a.by.as_deref(), Some("alice"));
         assert_eq!(a.at, "2026-01-02T03:04:05Z");
         assert_eq!(a.reason.as_deref(), Some("INC-7"));
-        assert_eq!(a.ttl_seconds, Some(600));
+        assert_eq!(a.ttl, Duration::from_secs(600));
         let a = record(None, Some("admin-entry"), None, Duration::from_secs(5), now);
         assert_eq!(a.by.as_deref(), Some("admin-entry"));
         assert_eq!(a.reason, None);

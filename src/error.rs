@@ -37,9 +37,7 @@ pub enum ApiCall {
     },
     PatchEphemeralContainers,
     WatchPod,
-    Attach,
     Exec,
-    Logs,
 }
 
 impl ApiCall {
@@ -51,9 +49,7 @@ impl ApiCall {
             ApiCall::GetWorkload { resource } => ("get", resource),
             ApiCall::PatchEphemeralContainers => ("patch", "pods/ephemeralcontainers"),
             ApiCall::WatchPod => ("watch", "pods"),
-            ApiCall::Attach => ("create", "pods/attach"),
             ApiCall::Exec => ("create", "pods/exec"),
-            ApiCall::Logs => ("get", "pods/log"),
         }
     }
 }
@@ -72,6 +68,14 @@ impl Scope {
             None => format!("namespace {:?}", self.namespace),
         }
     }
+}
+
+/// A permission that a Role grants for some pods only (`resourceNames`), not for `pod`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedOnly {
+    pub pod: String,
+    /// The pods it is granted for.
+    pub allowed: Vec<String>,
 }
 
 /// Everything that can go wrong, typed.
@@ -128,11 +132,13 @@ pub enum Error {
     #[error("this cluster does not support ephemeral containers (404 on pods/ephemeralcontainers)")]
     EphemeralUnsupported,
 
-    #[error("forbidden: cannot {verb} {resource} in {}", scope.describe())]
+    #[error("forbidden: cannot {verb} {resource}{} in {}", only.as_ref().map(|o| format!(" of pod {:?}", o.pod)).unwrap_or_default(), scope.describe())]
     Forbidden {
         verb: &'static str,
         resource: &'static str,
         scope: Scope,
+        /// Denied for this pod only: a Role allows it for other pods, by name.
+        only: Option<Box<NamedOnly>>,
     },
 
     #[error(
@@ -212,8 +218,8 @@ pub enum Error {
         source: kube::Error,
     },
 
-    #[error("attach: {0}")]
-    Attach(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 
     #[error("exec in {container:?} of pod {pod:?} failed: {message}")]
     Exec {
@@ -292,7 +298,7 @@ impl Error {
             Error::SessionLost { .. } => "SessionLost",
             Error::ExitCodeUnknown { .. } => "ExitCodeUnknown",
             Error::Api { .. } => "Api",
-            Error::Attach { .. } => "Attach",
+            Error::Internal(_) => "Internal",
             Error::Exec { .. } => "Exec",
             Error::NoPods { .. } => "NoPods",
             Error::Io { .. } => "Io",
@@ -342,14 +348,22 @@ impl Error {
                 verb,
                 resource,
                 scope,
+                only: Some(only),
             } => format!(
-                "you need '{verb}' on '{resource}' in namespace {:?}{}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
+                "in namespace {:?} you may '{verb}' '{resource}' only of pod{} {} (a Role lists them in resourceNames), not of pod {:?}: ask for it to be added",
                 scope.namespace,
-                if *resource == "pods/exec" {
-                    " (without it, an interactive shell without COMMAND or --keep still works: it attaches through pods/attach)"
-                } else {
-                    ""
-                },
+                if only.allowed.len() == 1 { "" } else { "s" },
+                only.allowed.join(", "),
+                only.pod
+            ),
+            Error::Forbidden {
+                verb,
+                resource,
+                scope,
+                only: None,
+            } => format!(
+                "you need '{verb}' on '{resource}' in namespace {:?}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
+                scope.namespace,
                 minimal_role(&scope.namespace)
             ),
             Error::PodSecurity {
@@ -394,7 +408,7 @@ impl Error {
                 "check the cluster URL and network (--context, --kubeconfig, HTTPS_PROXY/NO_PROXY) or raise --request-timeout".to_owned()
             }
             Error::SessionLost { .. } => {
-                "check the network and the API server; a shell's debug container ends when its stdin closes, a kept one at its --ttl ('kubectl distroless-debug list' shows them)".to_owned()
+                "check the network and the API server; the session ended with the connection, and a debug container made for it ends within seconds (a kept one at its --ttl; 'kubectl distroless-debug list' shows them)".to_owned()
             }
             Error::Kubeconfig(_) => {
                 "pass --kubeconfig FILE, set KUBECONFIG, or check the file with 'kubectl config view'".to_owned()
@@ -423,11 +437,8 @@ pub fn minimal_role(namespace: &str) -> String {
     resources: [\"pods/ephemeralcontainers\"]
     verbs: [\"patch\"]
   - apiGroups: [\"\"]
-    resources: [\"pods/attach\", \"pods/exec\"]
+    resources: [\"pods/exec\"]
     verbs: [\"get\", \"create\"]
-  - apiGroups: [\"\"]
-    resources: [\"pods/log\"]
-    verbs: [\"get\"]
   - apiGroups: [\"apps\", \"batch\"]
     resources: [\"deployments\", \"statefulsets\", \"daemonsets\", \"replicasets\", \"jobs\"]
     verbs: [\"get\"]"
@@ -516,6 +527,7 @@ fn forbidden(call: &ApiCall, scope: &Scope) -> Error {
         verb,
         resource,
         scope: scope.clone(),
+        only: None,
     }
 }
 
@@ -615,11 +627,42 @@ mod tests {
         assert_eq!(e.exit_code(), EXIT_FAILURE);
         let e = classify(
             status(403, "Forbidden", "api"),
-            ApiCall::Attach,
+            ApiCall::Exec,
             "api",
             &scope(),
         );
-        assert!(e.to_string().contains("create pods/attach"));
+        assert!(e.to_string().contains("create pods/exec"));
+        // Denied for this pod only (a Role with resourceNames): said so, without the generic Role.
+        let Error::Forbidden {
+            verb,
+            resource,
+            scope,
+            ..
+        } = e
+        else {
+            unreachable!()
+        };
+        let only = Error::Forbidden {
+            verb,
+            resource,
+            scope,
+            only: Some(Box::new(NamedOnly {
+                pod: "api".into(),
+                allowed: vec!["web".into(), "db".into()],
+            })),
+        };
+        assert_eq!(
+            only.to_string(),
+            "forbidden: cannot create pods/exec of pod \"api\" in namespace \"prod\" (context \"kind\")"
+        );
+        let hint = only.hint().unwrap();
+        assert!(
+            hint.contains(
+                "only of pods web, db (a Role lists them in resourceNames), not of pod \"api\""
+            ),
+            "{hint}"
+        );
+        assert!(hint.contains("resourceNames") && !hint.contains("kind: Role"));
     }
 
     #[test]
@@ -627,12 +670,12 @@ mod tests {
         let err = kube::Error::UpgradeConnection(
             kube::client::UpgradeConnectionError::ProtocolSwitch(http::StatusCode::FORBIDDEN),
         );
-        let e = classify(err, ApiCall::Attach, "api", &scope());
+        let e = classify(err, ApiCall::Exec, "api", &scope());
         assert!(matches!(
             e,
             Error::Forbidden {
                 verb: "create",
-                resource: "pods/attach",
+                resource: "pods/exec",
                 ..
             }
         ));

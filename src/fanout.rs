@@ -25,7 +25,7 @@ use crate::client::Cluster;
 use crate::error::{EXIT_FAILURE, Error, fmt_duration};
 use crate::options::{Options, Output};
 use crate::output::Printer;
-use crate::session::{self, ExecPlan, Io, StdinSource};
+use crate::session::{self, Io, StdinSource};
 use crate::spec::{Audit, Custom};
 use crate::target::{Kind, TargetRef};
 
@@ -427,6 +427,7 @@ async fn one(
         options,
         custom,
         audit,
+        None,
         &quiet,
     ))
     .await;
@@ -469,15 +470,18 @@ async fn one(
         size: None,
         follow_resize: false,
     };
-    let plan = ExecPlan {
+    let session_id = crate::spec::session_id(|n| rand::random_range(0..n));
+    let plan = session::Plan {
         pod: &prepared.pod,
         container: &prepared.container,
-        command: crate::spec::exec_command(&options.session.command),
+        command: &options.session.command,
         tty: false,
         stdin: input.is_some(),
+        target_runtime_id: prepared.target_runtime_id.as_deref(),
+        session_id: &session_id,
     };
     let t1 = Instant::now();
-    match session::exec_with(cluster, &plan, io).await {
+    match session::run(cluster, &plan, io, &quiet).await {
         Ok(code) => out.exit_code = Some(code),
         Err(e) => out.error = Some(Failure::from_error(&e)),
     }
@@ -706,6 +710,7 @@ mod tests {
                 verb: "patch",
                 resource: "pods/ephemeralcontainers",
                 scope: crate::error::Scope::default(),
+                only: None,
             },
         ));
         assert_eq!(f["error"]["reason"], "Forbidden");

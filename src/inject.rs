@@ -7,14 +7,15 @@
 //! against it. Those two extra requests happen only on failure.
 
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    ResourceAttributes, ResourceRule, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
 };
 use k8s_openapi::api::core::v1::{EphemeralContainer, Namespace, Pod, PodSecurityContext};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 
 use crate::client::{Cluster, timed};
-use crate::error::{ApiCall, Error, api_status, classify};
+use crate::error::{ApiCall, Error, NamedOnly, api_status, classify};
 use crate::profile::Profile;
 use crate::pss::{ENFORCE_LABEL, Level, violations};
 
@@ -40,16 +41,13 @@ pub async fn add_debug_container(
     result.map_err(|e| classify(e, ApiCall::PatchEphemeralContainers, pod, &cluster.scope()))
 }
 
-/// Whether a failed PATCH was a 403 (worth [`explain_forbidden`]).
-pub fn is_forbidden(err: &kube::Error) -> bool {
-    api_status(err).is_some_and(|s| s.code == 403)
-}
-
 /// What the cluster told us about a 403 on the PATCH.
 #[derive(Debug, Clone, Default)]
 pub struct RefusalFacts {
     /// `Some(true)`: RBAC allows the PATCH (so admission refused); `None`: could not ask.
     pub rbac_allows: Option<bool>,
+    /// RBAC denies it for this pod but grants it for others, by name.
+    pub named_only: Option<NamedOnly>,
     /// The namespace's enforced Pod Security level, if readable.
     pub level: Option<Level>,
     /// The server's message, shown (never parsed) when nothing structured explains it.
@@ -63,13 +61,32 @@ pub fn explain_forbidden(
     profile: Profile,
     namespace: &str,
     pod_sc: Option<&PodSecurityContext>,
-    container_for: &dyn Fn(Profile) -> EphemeralContainer,
+    container_for: &dyn Fn(Profile) -> Result<EphemeralContainer, Error>,
     rbac_error: Error,
 ) -> Error {
     if facts.rbac_allows == Some(false) {
-        return rbac_error;
+        return match (rbac_error, &facts.named_only) {
+            (
+                Error::Forbidden {
+                    verb,
+                    resource,
+                    scope,
+                    ..
+                },
+                Some(only),
+            ) => Error::Forbidden {
+                verb,
+                resource,
+                scope,
+                only: Some(Box::new(only.clone())),
+            },
+            (e, _) => e,
+        };
     }
-    let ours = container_for(profile);
+    let ours = match container_for(profile) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
     if let Some(level) = facts.level {
         let rules = violations(level, &ours, pod_sc);
         if !rules.is_empty() {
@@ -82,7 +99,7 @@ pub fn explain_forbidden(
             ]
             .into_iter()
             .filter(|p| *p != profile)
-            .find(|p| violations(level, &container_for(*p), pod_sc).is_empty());
+            .find(|p| container_for(*p).is_ok_and(|c| violations(level, &c, pod_sc).is_empty()));
             return Error::PodSecurity {
                 namespace: namespace.to_owned(),
                 level,
@@ -112,13 +129,14 @@ pub fn explain_forbidden(
     }
 }
 
-/// Whether RBAC lets us `verb` the pod's `subresource` (a SelfSubjectAccessReview, allowed
-/// to every authenticated user by default). `None`: the server could not be asked.
+/// Whether RBAC lets us `verb` the `subresource` of pod `pod` (of any pod with `None`): a
+/// SelfSubjectAccessReview, allowed to every authenticated user by default. `None`: the server
+/// could not be asked.
 pub async fn access_allowed(
     cluster: &Cluster,
     verb: &str,
     subresource: &str,
-    pod: &str,
+    pod: Option<&str>,
 ) -> Option<bool> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -127,7 +145,7 @@ pub async fn access_allowed(
                 verb: Some(verb.to_owned()),
                 resource: Some("pods".to_owned()),
                 subresource: Some(subresource.to_owned()),
-                name: Some(pod.to_owned()),
+                name: pod.map(str::to_owned),
                 ..ResourceAttributes::default()
             }),
             ..SelfSubjectAccessReviewSpec::default()
@@ -146,10 +164,52 @@ pub async fn access_allowed(
     }
 }
 
-/// After a 403 on an attach or exec upgrade, which of its two checks failed: API servers up to
-/// 1.34 authorize the websocket upgrade as `get`, 1.35+ also as `create`. The 403 says
-/// neither, so ask (only on this failure path) and name the verb RBAC denies; if the server
-/// cannot be asked, the error stays as it was.
+/// A container name no pod can have (names are DNS labels): an exec into it is refused before
+/// anything runs.
+const NO_CONTAINER: &str = "distroless-debug.permission-check";
+
+/// Whether this user may exec into `pod`, asked the way the session will ask, before anything
+/// is added to the pod: an exec into a container the pod cannot have. The API server authorizes
+/// the request (RBAC, `get` and, from 1.35, `create` on `pods/exec`, and admission of the
+/// CONNECT) before it looks for the container, so a 400 (no such container) means the session
+/// may run, and a 403 that it may not: then the denied verb is named ([`name_denied_verb`]).
+/// Nothing runs in the pod either way. Any other answer is left to the session to meet.
+pub async fn check_exec(cluster: &Cluster, pod: &str) -> Result<(), Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = kube::api::AttachParams {
+        container: Some(NO_CONTAINER.to_owned()),
+        stdin: false,
+        stdout: true,
+        stderr: false,
+        tty: false,
+        ..kube::api::AttachParams::default()
+    };
+    let answer = timed(cluster.request_timeout, api.exec(pod, ["true"], &params)).await?;
+    let err = match answer {
+        Ok(process) => {
+            // A server that let it through: nothing was there to run; close it.
+            process.abort();
+            return Ok(());
+        }
+        Err(e) => e,
+    };
+    match api_status(&err).map(|s| s.code) {
+        Some(401 | 403) => {
+            let err = classify(err, ApiCall::Exec, pod, &cluster.scope());
+            Err(name_denied_verb(cluster, err, pod).await)
+        }
+        Some(404) => Err(classify(err, ApiCall::GetPod, pod, &cluster.scope())),
+        other => {
+            tracing::debug!(code = ?other, error = %err, "exec permission check answered");
+            Ok(())
+        }
+    }
+}
+
+/// After a 403 on an exec, which of its two checks failed: API servers up to 1.34 authorize the
+/// websocket upgrade as `get`, 1.35+ also as `create`. The 403 says neither, so ask (only on
+/// this failure path) and name the verb RBAC denies, and whether it is denied for this pod
+/// only; if the server cannot be asked, the error stays as it was.
 pub async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error {
     let Error::Forbidden {
         resource, scope, ..
@@ -161,21 +221,72 @@ pub async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error
         return err;
     };
     for verb in ["get", "create"] {
-        if access_allowed(cluster, verb, sub, pod).await == Some(false) {
+        if access_allowed(cluster, verb, sub, Some(pod)).await == Some(false) {
             return Error::Forbidden {
                 verb,
                 resource,
                 scope: scope.clone(),
+                only: named_only(cluster, verb, sub, pod).await.map(Box::new),
             };
         }
     }
     err
 }
 
+/// The pods a Role grants `verb` on `pods/SUBRESOURCE` for by name (`resourceNames`), if any,
+/// from a SelfSubjectRulesReview (allowed to every authenticated user by default): an access
+/// review without a name says no to such a grant, so it cannot tell. Asked only after a
+/// refusal.
+async fn named_only(cluster: &Cluster, verb: &str, sub: &str, pod: &str) -> Option<NamedOnly> {
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec {
+            namespace: Some(cluster.namespace.clone()),
+        },
+        ..SelfSubjectRulesReview::default()
+    };
+    let api: Api<SelfSubjectRulesReview> = Api::all(cluster.client.clone());
+    let answer = timed(
+        cluster.request_timeout,
+        api.create(&PostParams::default(), &review),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let allowed = names_granted(&answer.status?.resource_rules, verb, &format!("pods/{sub}"));
+    (!allowed.is_empty()).then(|| NamedOnly {
+        pod: pod.to_owned(),
+        allowed,
+    })
+}
+
+/// The resource names that `rules` grant `verb` on `resource` (core group) for. Pure.
+pub fn names_granted(rules: &[ResourceRule], verb: &str, resource: &str) -> Vec<String> {
+    let any = |list: &[String], want: &str| list.iter().any(|x| x == want || x == "*");
+    let mut names: Vec<String> = rules
+        .iter()
+        .filter(|r| {
+            any(&r.verbs, verb)
+                && r.api_groups.as_deref().is_some_and(|g| any(g, ""))
+                && r.resources
+                    .as_deref()
+                    .is_some_and(|res| any(res, resource) || res.iter().any(|x| x == "pods/*"))
+        })
+        .flat_map(|r| r.resource_names.iter().flatten().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Gathers [`RefusalFacts`] after a 403 on the PATCH: a SelfSubjectAccessReview and the
 /// namespace's labels, each best effort.
 pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
-    let rbac_allows = access_allowed(cluster, "patch", "ephemeralcontainers", pod).await;
+    let rbac_allows = access_allowed(cluster, "patch", "ephemeralcontainers", Some(pod)).await;
+    let named_only = if rbac_allows == Some(false) {
+        named_only(cluster, "patch", "ephemeralcontainers", pod).await
+    } else {
+        None
+    };
     let level = if rbac_allows == Some(false) {
         None
     } else {
@@ -193,6 +304,7 @@ pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> Ref
     tracing::debug!(?rbac_allows, ?level, "403 on ephemeralcontainers");
     RefusalFacts {
         rbac_allows,
+        named_only,
         level,
         message,
     }
@@ -211,17 +323,120 @@ mod tests {
         }
     }
 
+    #[allow(clippy::unnecessary_wraps)]
+    fn buildable(p: Profile) -> Result<EphemeralContainer, Error> {
+        Ok(container(p))
+    }
+
     fn rbac() -> Error {
         Error::Forbidden {
             verb: "patch",
             resource: "pods/ephemeralcontainers",
             scope: Scope::default(),
+            only: None,
         }
     }
 
     #[allow(clippy::needless_pass_by_value)]
     fn explain(facts: RefusalFacts, p: Profile) -> Error {
-        explain_forbidden(&facts, p, "prod", None, &container, rbac())
+        explain_forbidden(&facts, p, "prod", None, &buildable, rbac())
+    }
+
+    #[test]
+    fn a_build_that_fails_is_the_error_and_never_a_suggestion() {
+        let facts = RefusalFacts {
+            rbac_allows: Some(true),
+            level: Some(Level::Baseline),
+            ..RefusalFacts::default()
+        };
+        let fails = |_| Err(Error::Internal("no".into()));
+        let e = explain_forbidden(&facts, Profile::General, "prod", None, &fails, rbac());
+        assert!(matches!(e, Error::Internal(_)));
+        // Only the profile asked for builds: no alternative is suggested.
+        let only_general = |p| {
+            if p == Profile::General {
+                Ok(container(p))
+            } else {
+                Err(Error::Internal("no".into()))
+            }
+        };
+        let e = explain_forbidden(
+            &facts,
+            Profile::General,
+            "prod",
+            None,
+            &only_general,
+            rbac(),
+        );
+        assert!(
+            matches!(
+                e,
+                Error::PodSecurity {
+                    suggestion: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_pod_denied_by_name_only_is_named() {
+        let only = NamedOnly {
+            pod: "api".into(),
+            allowed: vec!["web".into()],
+        };
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(false),
+                named_only: Some(only.clone()),
+                ..RefusalFacts::default()
+            },
+            Profile::General,
+        );
+        assert!(
+            matches!(e, Error::Forbidden { only: Some(ref o), .. } if **o == only),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn names_granted_reads_resource_names_of_matching_rules_only() {
+        let rule = |verbs: &[&str], groups: &[&str], res: &[&str], names: &[&str]| ResourceRule {
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            api_groups: Some(groups.iter().map(|s| (*s).to_owned()).collect()),
+            resources: Some(res.iter().map(|s| (*s).to_owned()).collect()),
+            resource_names: (!names.is_empty())
+                .then(|| names.iter().map(|s| (*s).to_owned()).collect()),
+        };
+        let rules = [
+            rule(
+                &["patch"],
+                &[""],
+                &["pods/ephemeralcontainers"],
+                &["web", "db"],
+            ),
+            rule(&["*"], &[""], &["pods/*"], &["cache"]),
+            rule(
+                &["get"],
+                &[""],
+                &["pods/ephemeralcontainers"],
+                &["not-patch"],
+            ),
+            rule(
+                &["patch"],
+                &["apps"],
+                &["pods/ephemeralcontainers"],
+                &["other-group"],
+            ),
+            rule(&["patch"], &[""], &["pods"], &["no-subresource"]),
+            rule(&["patch"], &[""], &["pods/ephemeralcontainers"], &[]),
+        ];
+        assert_eq!(
+            names_granted(&rules, "patch", "pods/ephemeralcontainers"),
+            ["cache", "db", "web"]
+        );
+        assert!(names_granted(&rules, "create", "pods/exec").contains(&"cache".to_owned()));
     }
 
     #[test]
@@ -240,6 +455,7 @@ mod tests {
                 rbac_allows: Some(false),
                 level: Some(Level::Baseline),
                 message: String::new(),
+                ..RefusalFacts::default()
             },
             Profile::General,
         );
@@ -253,6 +469,7 @@ mod tests {
                 rbac_allows: Some(true),
                 level: Some(Level::Baseline),
                 message: "m".into(),
+                ..RefusalFacts::default()
             },
             Profile::General,
         );
@@ -278,6 +495,7 @@ mod tests {
                 rbac_allows: Some(true),
                 level: Some(Level::Restricted),
                 message: "m".into(),
+                ..RefusalFacts::default()
             },
             Profile::Netadmin,
         );
@@ -298,6 +516,7 @@ mod tests {
                 rbac_allows: Some(true),
                 level: Some(Level::Baseline),
                 message: "denied by policy X".into(),
+                ..RefusalFacts::default()
             },
             Profile::Baseline,
         );

@@ -46,8 +46,8 @@ use crate::client::Cluster;
 use crate::error::Error;
 use crate::options::Options;
 use crate::output::Printer;
-use crate::spec::{Audit, Custom};
-use crate::wait::Started;
+use crate::spec::{Audit, Custom, Probed};
+use crate::wait::{EventsFrom, Started};
 
 /// Reads and checks `--custom` (before any API call: a bad file is a usage error).
 pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
@@ -67,41 +67,21 @@ pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
         })
 }
 
-/// A debug container ready for the session: fresh and started (or already ended), or reused.
+/// A debug container ready for the session: fresh and started, or reused.
 #[derive(Debug)]
 pub struct Prepared {
     pub pod: String,
     pub container: String,
     /// The target container.
     pub target: String,
-    pub started: Started,
-    /// What the container's main process is: the session, or a keep-alive (then the command
-    /// or shell runs through exec).
-    pub mode: spec::Mode,
+    /// See [`spec::target_runtime_id`].
+    pub target_runtime_id: Option<String>,
     /// An existing container was chosen instead of adding one.
     pub reused: bool,
-    /// The pod watch that saw a fresh container start, still open: the session's exit code
-    /// comes from it without another request.
-    pub watch: Option<wait::PodWatch>,
 }
 
-impl Prepared {
-    /// A running kept container, reused through exec.
-    fn reused(pod: String, container: String, target: String) -> Self {
-        Prepared {
-            pod,
-            container,
-            target,
-            started: Started::Running,
-            mode: spec::Mode::KeepAlive,
-            reused: true,
-            watch: None,
-        }
-    }
-}
-
-/// Whether a new container keeps itself alive for reuse: always for a COMMAND (it runs through
-/// exec), for a shell only with `--keep` (a shell's container otherwise ends with it). Pure.
+/// Whether a new container is kept for reuse: always for a COMMAND, for a shell only with
+/// `--keep` (a shell's container otherwise ends with it). Pure.
 pub fn mode_for(options: &Options) -> spec::Mode {
     if options.session.is_shell() && !options.keep {
         spec::Mode::Session
@@ -114,7 +94,8 @@ pub fn mode_for(options: &Options) -> spec::Mode {
 ///
 /// From here on a panic restores the terminal and ends the process (exit code 101), and
 /// SIGTERM, SIGHUP and SIGINT end a single-pod run at any step with 128+N: the work in flight is
-/// dropped (which drops the raw-mode guard) and the error printed in cooked mode.
+/// dropped (which drops the raw-mode guard and closes the session's connections, which ends the
+/// session in the container) and the error printed in cooked mode.
 pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     session::tty::install_panic_hook();
     for w in &options.warnings {
@@ -134,7 +115,7 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
         e = session::signals::termination() => return Err(before_session(e)),
     };
     tokio::select! {
-        r = session_for(&cluster, &options, prepared, printer) => r,
+        r = session_for(&cluster, &options, &prepared, printer) => r,
         e = session::signals::termination() => Err(e),
     }
 }
@@ -147,49 +128,53 @@ fn before_session(e: Error) -> Error {
     }
 }
 
-/// The session for a prepared debug container: exec into a kept one, or attach to a
-/// session-bound one (or show its log if it already ended).
+/// The session in a prepared debug container, on this process's terminal.
 async fn session_for(
     cluster: &Cluster,
     options: &Options,
-    prepared: Prepared,
+    prepared: &Prepared,
     printer: &Printer,
 ) -> Result<u8, Error> {
-    if prepared.mode == spec::Mode::KeepAlive {
-        let plan = session::ExecPlan {
-            pod: &prepared.pod,
-            container: &prepared.container,
-            command: spec::exec_command(&options.session.command),
-            tty: options.session.tty,
-            stdin: options.session.stdin,
-        };
-        let io = session::Io {
-            stdout: tokio::io::stdout(),
-            stderr: tokio::io::stderr(),
-            stdin: session::StdinSource::Process,
-            size: if plan.tty {
-                session::resize::current()
-            } else {
-                None
-            },
-            follow_resize: plan.tty,
-        };
-        let code = session::exec_with(cluster, &plan, io).await?;
-        return Ok(session::exit_code_from(code));
-    }
+    let session_id = spec::session_id(|n| rand::random_range(0..n));
     let plan = session::Plan {
         pod: &prepared.pod,
         container: &prepared.container,
+        command: &options.session.command,
         tty: options.session.tty,
-        forward_stdin: options.session.stdin,
-        stdin_handshake: !options.session.tty,
+        stdin: options.session.stdin,
+        target_runtime_id: prepared.target_runtime_id.as_deref(),
+        session_id: &session_id,
     };
-    match prepared.started {
-        Started::Terminated { exit_code } => {
-            session::ended_before_attach(cluster, &plan, exit_code, printer).await
+    let io = session::Io {
+        stdout: tokio::io::stdout(),
+        stderr: tokio::io::stderr(),
+        stdin: session::StdinSource::Process,
+        size: if plan.tty {
+            session::resize::current()
+        } else {
+            None
+        },
+        follow_resize: plan.tty,
+    };
+    let code = session::run(cluster, &plan, io, printer).await?;
+    if let Some(note) = session::signal_note(code) {
+        // A signal: maybe the pod went away under the session, which deserves its own words.
+        // One GET, on this path only.
+        let pod = match resolve::get_pod(cluster, &prepared.pod).await {
+            Ok(p) => Some(p),
+            Err(Error::PodNotFound { .. }) => None,
+            Err(_) => return Ok(session::exit_code_from(code)),
+        };
+        if target::is_gone(pod.as_ref()) {
+            return Err(Error::PodDeleted {
+                pod: prepared.pod.clone(),
+            });
         }
-        Started::Running => session::run(cluster, &plan, printer, prepared.watch).await,
+        if options.session.is_shell() {
+            printer.status(&format!("the shell ended with exit code {code} ({note})"));
+        }
     }
+    Ok(session::exit_code_from(code))
 }
 
 /// The target pod as read, and the watch that read it if it is still open.
@@ -199,18 +184,29 @@ pub struct PodRead<'a> {
 }
 
 /// Resolve, then reuse or inject and wait: everything before the session. For a pod: one watch
-/// that starts with the pod's state (else a GET), with a concurrent SelfSubjectReview for the
-/// audit record when the credentials do not name the user; then either nothing more (reuse)
-/// or PATCH and the waits, on that same watch.
+/// that starts with the pod's state (else a GET), with, at the same time, a SelfSubjectReview
+/// for the audit record when the credentials do not name the user and the check that this user
+/// may exec into the pod; then either nothing more (reuse) or PATCH and the waits, on that same
+/// watch.
 pub async fn prepare(
     cluster: &Cluster,
     options: &Options,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
-    let (read, reviewed) = tokio::join!(
-        resolve::resolve_pod_watched(cluster, &options.target, printer),
-        audit::who_am_i(cluster)
+    let target = &options.target;
+    // A pod named up front can be checked while it is read; a workload's pod only after.
+    let early_check = async {
+        if target.kind == target::Kind::Pod {
+            Some(inject::check_exec(cluster, &target.name).await)
+        } else {
+            None
+        }
+    };
+    let (read, reviewed, checked) = tokio::join!(
+        resolve::resolve_pod_watched(cluster, target, printer),
+        audit::who_am_i(cluster),
+        early_check
     );
     let (pod, watch) = read?;
     let audit = audit::record(
@@ -227,12 +223,15 @@ pub async fn prepare(
         options,
         custom,
         &audit,
+        checked,
         printer,
     ))
     .await
 }
 
-/// [`prepare`] for a pod already read.
+/// [`prepare`] for a pod already read. `exec_checked`: the outcome of [`inject::check_exec`] if
+/// it was made already; otherwise it is made before any PATCH.
+#[allow(clippy::too_many_arguments)]
 pub async fn prepare_in(
     cluster: &Cluster,
     read: PodRead<'_>,
@@ -240,6 +239,7 @@ pub async fn prepare_in(
     options: &Options,
     custom: Option<&Custom>,
     audit: &Audit,
+    exec_checked: Option<Result<(), Error>>,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
     let PodRead { pod, watch: opened } = read;
@@ -247,68 +247,118 @@ pub async fn prepare_in(
     target::check_pod_running(pod)?;
     let target_container = target::choose_container(pod, requested_target)?;
     target::check_container_running(pod, &target_container)?;
-
-    let build = |profile, mode, name: &str| {
-        let mut dc = options.container.clone();
-        dc.profile = profile;
-        spec::build(&spec::Input {
-            pod,
-            target_container: &target_container,
-            name,
-            container: &dc,
-            session: &options.session,
-            custom,
-            audit,
-            mode,
-        })
+    let runtime_id = spec::target_runtime_id(pod, &target_container);
+    let prepared = |container: String, reused| Prepared {
+        pod: pod_name.clone(),
+        container,
+        target: target_container.clone(),
+        target_runtime_id: runtime_id.clone(),
+        reused,
     };
 
+    let input = |name, mode, probed| spec::Input {
+        pod,
+        target_container: &target_container,
+        name,
+        container: &options.container,
+        custom,
+        audit,
+        mode,
+        probed,
+    };
+    let mut probed = match spec::probed_ids(pod, &target_container) {
+        Some(ids) => Probed::Found(ids),
+        None => Probed::NotYet,
+    };
+
+    let image = &options.container.image;
     if !options.new {
-        let (wanted, _) = build(options.container.profile, spec::Mode::KeepAlive, "-")?;
-        let now = k8s_openapi::jiff::Timestamp::now();
-        let requested = options.container.name.as_deref();
-        if let Some(name) = reuse::find_reusable(pod, &wanted, requested, now) {
-            printer.status(&format!(
-                "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
-            ));
-            return Ok(Prepared::reused(pod_name, name, target_container));
-        }
-        if let Some(name) = reuse::find_starting(pod, &wanted, requested, now) {
-            printer.status(&format!(
-                "Reusing debug container {name} in pod {pod_name}, which is starting (--new for a fresh one)"
-            ));
-            let image = &options.container.image;
-            let watch = opened.unwrap_or_else(|| wait::PodWatch::new(cluster, pod));
-            let (started, _) = wait::until_started(
-                cluster,
-                watch,
-                &name,
-                image,
-                options.timeout,
-                false,
-                printer,
-            )
-            .await?;
-            if let Started::Terminated { exit_code } = started {
-                return Err(keep_alive_ended(name, exit_code, image));
+        let wanted = spec::build(&input("-", spec::Mode::KeepAlive, probed.clone()))?;
+        let hash = spec::spec_hash(&wanted.container);
+        let request = reuse::Request {
+            spec: &hash,
+            by: audit.by.as_deref(),
+            reason: audit.reason.as_deref(),
+            ttl: options.ttl,
+            name: options.container.name.as_deref(),
+        };
+        match reuse::find(pod, &request, k8s_openapi::jiff::Timestamp::now()) {
+            reuse::Reuse::Running(name) => {
+                printer.status(&format!(
+                    "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
+                ));
+                return Ok(prepared(name, true));
             }
-            return Ok(Prepared::reused(pod_name, name, target_container));
+            reuse::Reuse::Starting(name) => {
+                printer.status(&format!(
+                    "Reusing debug container {name} in pod {pod_name}, which is starting (--new for a fresh one)"
+                ));
+                let watch = opened.unwrap_or_else(|| wait::PodWatch::new(cluster, pod));
+                let (started, _) = wait::until_started(
+                    cluster,
+                    watch,
+                    &name,
+                    image,
+                    options.timeout,
+                    EventsFrom::Existing,
+                    printer,
+                )
+                .await?;
+                if let Started::Terminated { exit_code } = started {
+                    return Err(keep_alive_ended(name, exit_code, image));
+                }
+                return Ok(prepared(name, true));
+            }
+            reuse::Reuse::None { skipped } => {
+                for note in skipped {
+                    printer.status(&note);
+                }
+            }
         }
+    }
+
+    // Nothing may be added for a session that could not run.
+    match exec_checked {
+        Some(checked) => checked?,
+        None => inject::check_exec(cluster, &pod_name).await?,
     }
 
     let mode = mode_for(options);
-    let name = spec::container_name(pod, options.container.name.as_deref(), |n| {
-        rand::random_range(0..n)
-    })?;
-    let (container, notes) = build(options.container.profile, mode, &name)?;
-    for n in &notes {
-        printer.status(n);
+    let mut watch = opened.unwrap_or_else(|| wait::PodWatch::new(cluster, pod));
+    let mut random = |n| rand::random_range(0..n);
+    let probe_name;
+    if spec::build(&input("-", mode, probed.clone()))?.needs_probe {
+        probe_name = spec::container_name(watch.latest(), None, &mut random)?;
+        let probe_input = input(&probe_name, mode, Probed::NotYet);
+        probed = Box::pin(probe_target_user(
+            cluster,
+            &mut watch,
+            &probe_input,
+            options,
+            printer,
+        ))
+        .await?;
     }
 
-    let stored = match inject::add_debug_container(cluster, &pod_name, &container).await {
+    let name = spec::container_name(
+        watch.latest(),
+        options.container.name.as_deref(),
+        &mut random,
+    )?;
+    let built = spec::build(&input(&name, mode, probed.clone()))?;
+    for n in &built.notes {
+        printer.status(n);
+    }
+    let stored = match inject::add_debug_container(cluster, &pod_name, &built.container).await {
         Ok(p) => p,
         Err(err @ Error::Forbidden { .. }) => {
-            let container_for = |p| build(p, mode, &name).map(|(c, _)| c).unwrap_or_default();
+            let container_for = |profile| {
+                let mut dc = options.container.clone();
+                dc.profile = profile;
+                let mut i = input(&name, mode, probed.clone());
+                i.container = &dc;
+                spec::build(&i).map(|b| b.container)
+            };
             return Err(explain_patch_refusal(cluster, pod, options, err, &container_for).await);
         }
         Err(e) => return Err(e),
@@ -320,39 +370,86 @@ pub async fn prepare_in(
         spec::Mode::Session => String::new(),
     };
     printer.status(&format!(
-        "Added debug container {name} ({}, profile {}) to pod {pod_name}, targeting container {target_container}{kept}",
-        options.container.image, options.container.profile
+        "Added debug container {name} ({image}, profile {}) to pod {pod_name}, targeting container {target_container}{kept}",
+        options.container.profile
     ));
-    let watch = match opened {
-        Some(mut w) => {
-            w.observe(&stored);
-            w
-        }
-        None => wait::PodWatch::new(cluster, &stored),
-    };
-    let (started, watch) = wait::until_started(
+    watch.observe(&stored);
+    let (started, _) = wait::until_started(
         cluster,
         watch,
         &name,
-        &options.container.image,
+        image,
         options.timeout,
-        true,
+        EventsFrom::Patch,
         printer,
     )
     .await?;
-    if let (spec::Mode::KeepAlive, Started::Terminated { exit_code }) = (mode, &started) {
-        return Err(keep_alive_ended(name, *exit_code, &options.container.image));
+    if let Started::Terminated { exit_code } = started {
+        return Err(keep_alive_ended(name, exit_code, image));
     }
-    Ok(Prepared {
-        pod: pod_name,
-        container: name,
-        target: target_container,
-        started,
-        mode,
-        reused: false,
-        // Only an attached session reads its exit code from the pod; exec reports it.
-        watch: (mode == spec::Mode::Session).then_some(watch),
-    })
+    Ok(prepared(name, false))
+}
+
+/// Adds the probe container for `input` and waits for it to end: the target's UID and GID from
+/// its termination message. A probe that cannot tell (it failed, or said nothing readable) is
+/// [`Probed::Failed`], and the debug container falls back to a fixed non-root user, saying so;
+/// a probe that cannot be added at all is the error it got.
+async fn probe_target_user(
+    cluster: &Cluster,
+    watch: &mut wait::PodWatch,
+    input: &spec::Input<'_>,
+    options: &Options,
+    printer: &Printer,
+) -> Result<Probed, Error> {
+    let name = input.name;
+    let pod_name = watch.latest().metadata.name.clone().unwrap_or_default();
+    printer.status(&format!(
+        "The target's user is neither in the pod spec nor reported by the runtime: reading it with a short-lived container {name} (once per pod)"
+    ));
+    let probe = spec::probe_container(input);
+    let stored = inject::add_debug_container(cluster, &pod_name, &probe).await?;
+    watch.observe(&stored);
+    let image = &options.container.image;
+    let ended = watch.until(|p| match wait::progress(p, name) {
+        wait::Progress::Terminated { .. } => Some(Ok(())),
+        wait::Progress::Failed { reason, message } => Some(Err(Error::ContainerStart {
+            container: name.to_owned(),
+            reason,
+            message,
+            image: image.clone(),
+        })),
+        wait::Progress::PodEnded { phase } => Some(Err(Error::PodNotRunning {
+            pod: pod_name.clone(),
+            state: phase,
+        })),
+        _ => None,
+    });
+    match tokio::time::timeout(options.timeout, ended).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(Error::Timeout {
+                what: format!("probe container {name:?} to end"),
+                after: options.timeout,
+                last: None,
+            });
+        }
+    }
+    Ok(
+        match spec::probed_ids(watch.latest(), input.target_container) {
+            Some(ids) => Probed::Found(ids),
+            None => Probed::Failed(probe_failure(watch.latest(), name)),
+        },
+    )
+}
+
+/// Why a probe said nothing readable: its exit code and message. Pure.
+fn probe_failure(pod: &Pod, name: &str) -> String {
+    match wait::progress(pod, name) {
+        wait::Progress::Terminated { exit_code, .. } => {
+            format!("the probe container {name} ended with exit code {exit_code}")
+        }
+        other => format!("the probe container {name} is {other:?}"),
+    }
 }
 
 /// The keep-alive process only sleeps: ending at once means the toolbox cannot run it.
@@ -370,7 +467,7 @@ async fn explain_patch_refusal(
     pod: &Pod,
     options: &Options,
     rbac_error: Error,
-    container_for: &dyn Fn(profile::Profile) -> EphemeralContainer,
+    container_for: &dyn Fn(profile::Profile) -> Result<EphemeralContainer, Error>,
 ) -> Error {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let facts = inject::refusal_facts(cluster, &pod_name, rbac_error.to_string()).await;

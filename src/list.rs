@@ -61,6 +61,7 @@ pub fn document(rows: &[Row], now: Timestamp) -> Value {
             "profile": r.record.profile,
             "state": r.record.state.to_string(),
             "keepAlive": r.record.keep_alive,
+            "probe": r.record.probe,
             "startedAt": r.record.at,
             "ageSeconds": secs(age(&r.record, now)),
             "ttlSeconds": r.record.ttl_seconds,
@@ -101,7 +102,9 @@ pub fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> String {
             rec.name.clone(),
             rec.image.clone(),
             dash(rec.profile.as_deref()),
-            if rec.keep_alive {
+            if rec.probe {
+                "probe"
+            } else if rec.keep_alive {
                 "keep-alive"
             } else {
                 "session"
@@ -219,6 +222,8 @@ mod tests {
                 reason: None,
                 ttl_seconds: Some(3600),
                 keep_alive: true,
+                probe: false,
+                spec: Some("s1".into()),
                 state: State::Running,
                 started_at: Some("2026-01-02T03:00:00Z".into()),
             },

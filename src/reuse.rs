@@ -5,19 +5,21 @@
 //! `--env` refuses). The environment is also the audit record: the pod spec is append-only, so
 //! it cannot be rewritten afterwards.
 //!
-//! Reuse: a running container kept for reuse (`DISTROLESS_DEBUG_KEEPALIVE=1`) whose spec is
-//! the one we would create now — same image, target, profile (security context), command
-//! (entry script version), `--env` and `--custom` fields; audit fields and name aside — and
-//! whose time to live leaves at least [`REUSE_MARGIN`]. One that is still starting
-//! ([`find_starting`]) is waited for rather than duplicated.
+//! Reuse keeps that record true: a running container kept for reuse
+//! (`DISTROLESS_DEBUG_KEEPALIVE=1`) is reused only for the same request — the same spec hash
+//! (image, target, profile, `--env`, `--custom`, script version: `spec::spec_hash`), the same
+//! user and the same `--reason` — and only while its time to live left is between
+//! [`REUSE_MARGIN`] and the `--ttl` asked for, so a reused container never outlives what the user
+//! asked. One that is still starting ([`Reuse::Starting`]) is waited for rather than
+//! duplicated.
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 use k8s_openapi::jiff::Timestamp;
-use serde_json::Value;
 
-use crate::spec::{AUDIT_ENV, KEEPALIVE_ENV};
+use crate::spec::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
+
 use crate::wait::ephemeral_status;
 
 /// A kept container is reused only if it has at least this long to live.
@@ -39,6 +41,10 @@ pub struct Record {
     pub reason: Option<String>,
     pub ttl_seconds: Option<u64>,
     pub keep_alive: bool,
+    /// A probe container (it read the target's user and ended).
+    pub probe: bool,
+    /// Its [`SPEC_ENV`].
+    pub spec: Option<String>,
     pub state: State,
     /// When the container started running (from its status), RFC 3339.
     pub started_at: Option<String>,
@@ -62,12 +68,15 @@ impl std::fmt::Display for State {
     }
 }
 
+/// The value of variable `key` as the container sees it: the plugin doubles every `$` it writes
+/// there (`spec::kubelet_literal`), and the kubelet halves them.
 fn env_value(c: &EphemeralContainer, key: &str) -> Option<String> {
     c.env
         .iter()
         .flatten()
         .find(|e| e.name == key)
-        .and_then(|e| e.value.clone())
+        .and_then(|e| e.value.as_deref())
+        .map(|v| v.replace("$$", "$"))
 }
 
 /// Our debug containers in `pod`, in spec order.
@@ -112,6 +121,8 @@ pub fn records(pod: &Pod) -> Vec<Record> {
                 reason: env_value(c, "DISTROLESS_DEBUG_REASON"),
                 ttl_seconds: env_value(c, "DISTROLESS_DEBUG_TTL").and_then(|v| v.parse().ok()),
                 keep_alive: env_value(c, KEEPALIVE_ENV).as_deref() == Some("1"),
+                probe: env_value(c, PROBE_ENV).is_some(),
+                spec: env_value(c, SPEC_ENV),
                 state,
                 started_at,
             }
@@ -148,74 +159,28 @@ pub fn age(r: &Record, now: Timestamp) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
-/// The fields that make two debug containers interchangeable: everything we set that shapes
-/// what runs, minus the name, the audit variables and server-side defaults.
-fn fingerprint(c: &EphemeralContainer) -> Value {
-    let mut env: Vec<(String, Option<String>)> = c
-        .env
-        .iter()
-        .flatten()
-        .filter(|e| !AUDIT_ENV.contains(&e.name.as_str()))
-        .map(|e| {
-            (
-                e.name.clone(),
-                e.value.clone().or_else(|| {
-                    e.value_from
-                        .as_ref()
-                        .and_then(|v| serde_json::to_string(v).ok())
-                }),
-            )
-        })
-        .collect();
-    env.sort();
-    serde_json::json!({
-        "image": c.image,
-        "target": c.target_container_name,
-        "command": c.command,
-        "args": c.args,
-        "env": env,
-        "envFrom": c.env_from,
-        "securityContext": c.security_context,
-        "volumeMounts": c.volume_mounts,
-        "workingDir": c.working_dir,
-    })
+/// What a kept container must match to be reused.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `spec::spec_hash` of the container this request would add.
+    pub spec: &'a str,
+    pub by: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// `--ttl`: a reused container must not live longer than this from now.
+    pub ttl: Duration,
+    /// `-c NAME`: only a container of that name.
+    pub name: Option<&'a str>,
 }
 
-/// Our kept containers in `pod` with the spec of `wanted`, the most recently added first;
-/// `name`: only a container of that name (`-c NAME`).
-fn kept_like(pod: &Pod, wanted: &EphemeralContainer, name: Option<&str>) -> Vec<Record> {
-    let want = fingerprint(wanted);
-    let Some(spec) = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.ephemeral_containers.as_ref())
-    else {
-        return Vec::new();
-    };
-    let same = |r: &Record| {
-        spec.iter()
-            .find(|c| c.name == r.name)
-            .is_some_and(|c| fingerprint(c) == want)
-    };
-    records(pod)
-        .into_iter()
-        .rev()
-        .filter(|r| r.keep_alive && name.is_none_or(|n| n == r.name) && same(r))
-        .collect()
-}
-
-/// The kept container of `pod` to run in instead of adding `wanted`, if any (the most recently
-/// started first). `name`: only a container of that name qualifies (`-c NAME`).
-pub fn find_reusable(
-    pod: &Pod,
-    wanted: &EphemeralContainer,
-    name: Option<&str>,
-    now: Timestamp,
-) -> Option<String> {
-    kept_like(pod, wanted, name)
-        .into_iter()
-        .find(|r| ttl_left(r, now).is_some_and(|left| left >= REUSE_MARGIN))
-        .map(|r| r.name)
+/// What reuse found in a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reuse {
+    /// A running container to exec into.
+    Running(String),
+    /// One that is starting: wait for it instead of adding another.
+    Starting(String),
+    /// None; `skipped` says why the containers that nearly qualified did not (for stderr).
+    None { skipped: Vec<String> },
 }
 
 /// A kept container younger than this whose status does not say Running yet is taken to be
@@ -223,21 +188,88 @@ pub fn find_reusable(
 /// start, and a script's next command often comes sooner.
 pub const STARTING_WINDOW: Duration = Duration::from_secs(120);
 
-/// The kept container of `pod` that is still starting and would be reused once it runs (same
-/// spec as `wanted`, added less than [`STARTING_WINDOW`] ago, no status yet or
-/// `ContainerCreating`), the most recent first. The caller waits for it instead of adding
-/// another.
-pub fn find_starting(
-    pod: &Pod,
-    wanted: &EphemeralContainer,
-    name: Option<&str>,
-    now: Timestamp,
-) -> Option<String> {
-    kept_like(pod, wanted, name)
-        .into_iter()
-        .filter(|r| matches!(&r.state, State::Waiting(w) if w == "NoStatus" || w == "ContainerCreating"))
-        .find(|r| age(r, now).is_some_and(|a| a < STARTING_WINDOW))
-        .map(|r| r.name)
+fn is_starting(r: &Record, now: Timestamp) -> bool {
+    matches!(&r.state, State::Waiting(w) if w == "NoStatus" || w == "ContainerCreating")
+        && age(r, now).is_some_and(|a| a < STARTING_WINDOW)
+}
+
+/// Why kept container `r` does not serve `req`, or `None` if it does (running or starting).
+/// Pure.
+pub fn why_not(r: &Record, req: &Request<'_>, now: Timestamp) -> Option<String> {
+    if r.probe {
+        return Some("it is a probe container".to_owned());
+    }
+    if !r.keep_alive {
+        return Some("it was not kept for reuse (it ends with its session)".to_owned());
+    }
+    if r.spec.as_deref() != Some(req.spec) {
+        return Some(
+            "it was made for another request (image, profile, target, --env, --custom or plugin version)"
+                .to_owned(),
+        );
+    }
+    if r.by.as_deref() != req.by {
+        return Some(format!(
+            "it was added by {}, and a kept container is reused only by the user who added it",
+            r.by.as_deref().unwrap_or("an unknown user")
+        ));
+    }
+    if r.reason.as_deref() != req.reason {
+        return Some(format!(
+            "it was added for reason {:?}, and a kept container is reused only for its own reason",
+            r.reason.as_deref().unwrap_or("")
+        ));
+    }
+    if is_starting(r, now) {
+        return None;
+    }
+    let Some(left) = ttl_left(r, now) else {
+        return Some(format!("it is {}", r.state));
+    };
+    if left < REUSE_MARGIN {
+        return Some(format!("it ends in {}", crate::error::fmt_duration(left)));
+    }
+    if left > req.ttl {
+        return Some(format!(
+            "it lives {} more, longer than --ttl {}",
+            crate::error::fmt_duration(left),
+            crate::error::fmt_duration(req.ttl)
+        ));
+    }
+    None
+}
+
+/// The kept container of `pod` to use for `req`: the most recently added running one, else the
+/// most recent one still starting. Pure.
+pub fn find(pod: &Pod, req: &Request<'_>, now: Timestamp) -> Reuse {
+    let mut skipped = Vec::new();
+    let mut starting = None;
+    for r in records(pod).into_iter().rev() {
+        if req.name.is_some_and(|n| n != r.name) || r.probe {
+            continue;
+        }
+        match why_not(&r, req, now) {
+            None if is_starting(&r, now) => {
+                starting.get_or_insert(r.name);
+            }
+            None => return Reuse::Running(r.name),
+            // Only say why for containers that nearly matched: running ones of the same request
+            // shape, or the one named with -c.
+            Some(why)
+                if req.name.is_some()
+                    || (r.state == State::Running
+                        && r.keep_alive
+                        && r.spec.as_deref() == Some(req.spec)) =>
+            {
+                skipped.push(format!("not reusing {}: {why}", r.name));
+            }
+            Some(_) => {}
+        }
+    }
+    match starting {
+        Some(name) => Reuse::Starting(name),
+        None => Reuse::None { skipped },
+    }
 }
 
 #[cfg(test)]
@@ -260,10 +292,10 @@ mod tests {
             .collect()
     }
 
-    fn ours(name: &str, image: &str, at: &str) -> EphemeralContainer {
+    fn ours(name: &str, spec: &str, at: &str) -> EphemeralContainer {
         EphemeralContainer {
             name: name.into(),
-            image: Some(image.into()),
+            image: Some("toolbox:1".into()),
             target_container_name: Some("app".into()),
             command: Some(vec!["sh".into(), "-c".into()]),
             args: Some(vec!["script".into(), "distroless-debug".into()]),
@@ -275,8 +307,31 @@ mod tests {
                 ("DISTROLESS_DEBUG_AT", at),
                 ("DISTROLESS_DEBUG_BY", "alice"),
                 ("DISTROLESS_DEBUG_TTL", "3600"),
+                (SPEC_ENV, spec),
             ])),
             ..EphemeralContainer::default()
+        }
+    }
+
+    fn set_env(c: &mut EphemeralContainer, key: &str, value: Option<&str>) {
+        let env = c.env.as_mut().unwrap();
+        env.retain(|e| e.name != key);
+        if let Some(v) = value {
+            env.push(EnvVar {
+                name: key.into(),
+                value: Some(v.into()),
+                value_from: None,
+            });
+        }
+    }
+
+    fn request(name: Option<&'static str>) -> Request<'static> {
+        Request {
+            spec: "s1",
+            by: Some("alice"),
+            reason: None,
+            ttl: Duration::from_secs(3600),
+            name,
         }
     }
 
@@ -316,40 +371,86 @@ mod tests {
     }
 
     #[test]
-    fn a_running_kept_container_with_the_same_spec_is_reused() {
-        let existing = ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:00:00Z");
+    fn a_running_kept_container_of_the_same_request_user_and_reason_is_reused() {
         let p = with(
-            vec![existing.clone()],
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:00:00Z")],
             &[("debugger-aaaaa", "2026-01-02T03:00:05Z")],
         );
-        // Another user and time, same everything else.
-        let mut wanted = ours("debugger-new", "toolbox:1", "2026-01-02T03:10:00Z");
-        wanted.env.as_mut().unwrap()[5].value = Some("bob".into());
         assert_eq!(
-            find_reusable(&p, &wanted, None, now()).as_deref(),
-            Some("debugger-aaaaa")
+            find(&p, &request(None), now()),
+            Reuse::Running("debugger-aaaaa".into())
         );
         assert_eq!(
-            find_reusable(&p, &wanted, Some("debugger-aaaaa"), now()).as_deref(),
-            Some("debugger-aaaaa")
+            find(&p, &request(Some("debugger-aaaaa")), now()),
+            Reuse::Running("debugger-aaaaa".into())
         );
-        assert_eq!(find_reusable(&p, &wanted, Some("other"), now()), None);
+        assert_eq!(
+            find(&p, &request(Some("other")), now()),
+            Reuse::None { skipped: vec![] }
+        );
+    }
+
+    #[test]
+    fn another_user_or_reason_gets_a_container_of_its_own_and_is_told_why() {
+        let p = with(
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:00:00Z")],
+            &[("debugger-aaaaa", "2026-01-02T03:00:05Z")],
+        );
+        let mut bob = request(None);
+        bob.by = Some("bob");
+        let Reuse::None { skipped } = find(&p, &bob, now()) else {
+            panic!("reused another user's container")
+        };
+        assert_eq!(
+            skipped,
+            [
+                "not reusing debugger-aaaaa: it was added by alice, and a kept container is reused only by the user who added it"
+            ]
+        );
+        let mut incident = request(None);
+        incident.reason = Some("INC-9999");
+        let Reuse::None { skipped } = find(&p, &incident, now()) else {
+            panic!("reused a container made for another reason")
+        };
+        assert!(
+            skipped[0].contains("reused only for its own reason"),
+            "{skipped:?}"
+        );
+        // The reason as the container sees it: `$` doubled in the spec, halved by the kubelet.
+        let mut with_dollar = ours("debugger-bbbbb", "s1", "2026-01-02T03:00:00Z");
+        set_env(
+            &mut with_dollar,
+            "DISTROLESS_DEBUG_REASON",
+            Some("INC $$(HOME)"),
+        );
+        let p = with(
+            vec![with_dollar],
+            &[("debugger-bbbbb", "2026-01-02T03:00:05Z")],
+        );
+        assert_eq!(records(&p)[0].reason.as_deref(), Some("INC $(HOME)"));
+        let mut same = request(None);
+        same.reason = Some("INC $(HOME)");
+        assert_eq!(
+            find(&p, &same, now()),
+            Reuse::Running("debugger-bbbbb".into())
+        );
     }
 
     #[test]
     fn a_kept_container_still_starting_is_waited_for_not_duplicated() {
-        let wanted = ours("x", "toolbox:1", "t");
         // Added 30 s before `now`, no status yet.
         let p = with(
-            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:09:30Z")],
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:09:30Z")],
             &[],
         );
-        assert_eq!(find_reusable(&p, &wanted, None, now()), None);
         assert_eq!(
-            find_starting(&p, &wanted, None, now()).as_deref(),
-            Some("debugger-aaaaa")
+            find(&p, &request(None), now()),
+            Reuse::Starting("debugger-aaaaa".into())
         );
-        assert_eq!(find_starting(&p, &wanted, Some("other"), now()), None);
+        assert_eq!(
+            find(&p, &request(Some("other")), now()),
+            Reuse::None { skipped: vec![] }
+        );
         // ContainerCreating counts as starting.
         let mut creating = p.clone();
         creating
@@ -367,7 +468,10 @@ mod tests {
             }),
             ..Default::default()
         }]);
-        assert!(find_starting(&creating, &wanted, None, now()).is_some());
+        assert!(matches!(
+            find(&creating, &request(None), now()),
+            Reuse::Starting(_)
+        ));
         // A failing one is not: a fresh container will say why.
         let mut failing = creating.clone();
         failing
@@ -384,75 +488,99 @@ mod tests {
             .as_mut()
             .unwrap()
             .reason = Some("ImagePullBackOff".into());
-        assert_eq!(find_starting(&failing, &wanted, None, now()), None);
-        // Too old to be starting, another spec, running or ended: not starting.
+        assert!(matches!(
+            find(&failing, &request(None), now()),
+            Reuse::None { .. }
+        ));
+        // Too old to be starting, or another request: not starting.
         let old = with(
-            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:07:00Z")],
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:07:00Z")],
             &[],
         );
-        assert_eq!(find_starting(&old, &wanted, None, now()), None);
-        assert_eq!(
-            find_starting(&p, &ours("x", "toolbox:2", "t"), None, now()),
-            None
-        );
-        let running = with(
-            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:09:30Z")],
-            &[("debugger-aaaaa", "2026-01-02T03:09:31Z")],
-        );
-        assert_eq!(find_starting(&running, &wanted, None, now()), None);
+        assert!(matches!(
+            find(&old, &request(None), now()),
+            Reuse::None { .. }
+        ));
+        let mut other = request(None);
+        other.spec = "s2";
+        assert!(matches!(find(&p, &other, now()), Reuse::None { .. }));
     }
 
     #[test]
-    fn differences_that_matter_prevent_reuse() {
-        let existing = ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:00:00Z");
+    fn another_request_ended_session_bound_or_expiring_containers_are_not_reused() {
+        // Another spec: --custom, image, profile, target or plugin version.
         let p = with(
-            vec![existing],
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:00:00Z")],
             &[("debugger-aaaaa", "2026-01-02T03:00:05Z")],
         );
-        let other_image = ours("x", "toolbox:2", "t");
-        let mut other_target = ours("x", "toolbox:1", "t");
-        other_target.target_container_name = Some("side".into());
-        let mut other_profile = ours("x", "toolbox:1", "t");
-        other_profile.env.as_mut().unwrap()[2].value = Some("netadmin".into());
-        let mut other_script = ours("x", "toolbox:1", "t");
-        other_script.args = Some(vec!["script v2".into()]);
-        for wanted in [other_image, other_target, other_profile, other_script] {
-            assert_eq!(find_reusable(&p, &wanted, None, now()), None, "{wanted:?}");
-        }
-    }
+        let mut other = request(None);
+        other.spec = "s2";
+        assert_eq!(find(&p, &other, now()), Reuse::None { skipped: vec![] });
+        // Named with -c: why it does not serve is said.
+        let mut named = other;
+        named.name = Some("debugger-aaaaa");
+        let Reuse::None { skipped } = find(&p, &named, now()) else {
+            panic!()
+        };
+        assert!(
+            skipped[0].contains("made for another request"),
+            "{skipped:?}"
+        );
 
-    #[test]
-    fn ended_session_bound_or_nearly_expired_containers_are_not_reused() {
-        let wanted = ours("x", "toolbox:1", "t");
         let ended = with(
-            vec![ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:00:00Z")],
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:00:00Z")],
             &[("debugger-aaaaa", "")],
         );
-        assert_eq!(find_reusable(&ended, &wanted, None, now()), None);
+        assert!(matches!(
+            find(&ended, &request(None), now()),
+            Reuse::None { .. }
+        ));
 
-        let mut session = ours("debugger-bbbbb", "toolbox:1", "2026-01-02T03:00:00Z");
-        session.env.as_mut().unwrap().remove(1);
+        let mut session = ours("debugger-bbbbb", "s1", "2026-01-02T03:00:00Z");
+        set_env(&mut session, KEEPALIVE_ENV, None);
         let p = with(vec![session], &[("debugger-bbbbb", "2026-01-02T03:00:05Z")]);
-        assert_eq!(find_reusable(&p, &wanted, None, now()), None);
+        assert!(matches!(
+            find(&p, &request(None), now()),
+            Reuse::None { .. }
+        ));
 
         // Started 59m40s ago with a TTL of 1h: 20s left, under the margin.
         let p = with(
-            vec![ours("debugger-ccccc", "toolbox:1", "2026-01-02T02:10:00Z")],
+            vec![ours("debugger-ccccc", "s1", "2026-01-02T02:10:00Z")],
             &[("debugger-ccccc", "2026-01-02T02:10:20Z")],
         );
         let r = &records(&p)[0];
         assert_eq!(ttl_left(r, now()), Some(Duration::from_secs(20)));
-        assert_eq!(find_reusable(&p, &wanted, None, now()), None);
+        assert!(matches!(
+            find(&p, &request(None), now()),
+            Reuse::None { .. }
+        ));
+    }
+
+    #[test]
+    fn a_reused_container_never_outlives_the_ttl_asked_for() {
+        // 59m55s left.
+        let p = with(
+            vec![ours("debugger-aaaaa", "s1", "2026-01-02T03:09:55Z")],
+            &[("debugger-aaaaa", "2026-01-02T03:10:05Z")],
+        );
+        let mut short = request(None);
+        short.ttl = Duration::from_secs(600);
+        let Reuse::None { skipped } = find(&p, &short, now()) else {
+            panic!("reused a container that lives longer than --ttl")
+        };
+        assert!(skipped[0].contains("longer than --ttl 10m"), "{skipped:?}");
+        assert!(matches!(find(&p, &request(None), now()), Reuse::Running(_)));
     }
 
     #[test]
     fn records_read_the_audit_fields_and_skip_foreign_containers() {
-        let mut foreign = ours("kubectl-debug-x", "busybox", "t");
+        let mut foreign = ours("kubectl-debug-x", "s1", "t");
         foreign.env = None;
         let p = with(
             vec![
                 foreign,
-                ours("debugger-aaaaa", "toolbox:1", "2026-01-02T03:00:00Z"),
+                ours("debugger-aaaaa", "s1", "2026-01-02T03:00:00Z"),
             ],
             &[("debugger-aaaaa", "2026-01-02T03:00:05Z")],
         );

@@ -141,6 +141,11 @@ pub fn validate_dns_label(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a pod read after a session is gone: not found (`None`), or being deleted. Pure.
+pub fn is_gone(pod: Option<&Pod>) -> bool {
+    pod.is_none_or(|p| p.metadata.deletion_timestamp.is_some())
+}
+
 /// Refuses a pod that cannot host an ephemeral container: being deleted, or not `Running`.
 pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
     let name = pod.metadata.name.clone().unwrap_or_default();

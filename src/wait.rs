@@ -1,8 +1,9 @@
 //! Waiting for the debug container: one watch on the pod (field selector on its name, from the
 //! resourceVersion the PATCH returned, so no extra list), never polling, bounded by
-//! `--timeout`, raced by a watch for the kubelet's `Started` event, which comes up to a second
-//! before the status says Running. The pod watch stays open for the exit code after the
-//! session. Progress (the waiting reason, once per change) goes to stderr unless `-q`.
+//! `--timeout`, raced by a watch on the kubelet's events for the container, which say it started
+//! up to a second before the status does, and say at once when the image or the start failed
+//! (the status may say so many seconds later). Progress (the waiting reason, once per change)
+//! goes to stderr unless `-q`.
 //!
 //! Fail fast: image and container-creation errors end the wait at once with the kubelet's
 //! message (kubernetes#108135: `kubectl debug` waits forever on ErrImagePull).
@@ -117,31 +118,38 @@ pub enum Started {
     Terminated { exit_code: i32 },
 }
 
-/// Watches until the container runs or ends. `pod` is the PATCH response.
+/// Where the kubelet's events for a container can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsFrom {
+    /// The container was added by the PATCH that returned the pod the wait starts from: its
+    /// events can only come after that resourceVersion.
+    Patch,
+    /// The container was added earlier (a kept one still starting): the events that exist
+    /// count too.
+    Existing,
+}
+
+/// Watches until the container runs or ends. `watch` is the pod's watch, its latest object the
+/// PATCH response ([`EventsFrom::Patch`]) or the pod read (a kept container still starting); it
+/// may be open already ([`read_and_watch`]).
 ///
-/// Two signals race, both watches opened at once from the PATCH's resourceVersion:
+/// Two sources race, both watches opened at once:
 /// - the pod's status, which is authoritative (Running, Terminated, the kubelet's failure
 ///   reasons) but reaches the API only at the kubelet's next PLEG relist, up to a second after
-///   the container started;
-/// - the kubelet's `Started` event for this container, posted as soon as the runtime started it
-///   ([`started_event`]). Events can be missing (not permitted to watch, dropped by the
-///   kubelet's per-pod event rate limit): then the status decides, as before.
+///   the container started, and for some failures many seconds later;
+/// - the kubelet's events for this container ([`container_events`]): `Started` as soon as the
+///   runtime started it, `Failed` as soon as a pull or a start failed. Events can be missing
+///   (not permitted to watch, dropped by the kubelet's per-pod event rate limit): then the status
+///   decides.
 ///
-/// `fresh`: the container was added by the PATCH that returned `pod`, so its events can only
-/// come after that resourceVersion; otherwise (a kept container still starting, added
-/// earlier) the event watch starts with the events that exist.
-///
-/// `watch` is the pod's watch, its latest object the PATCH response (fresh) or the pod read
-/// (a kept container still starting); it may be open already ([`read_and_watch`]).
-///
-/// Returns the pod watch too, still open, so the exit code after the session costs no request.
+/// Returns the pod watch too, still open.
 pub async fn until_started(
     cluster: &Cluster,
     mut watch: PodWatch,
     name: &str,
     image: &str,
     timeout: Duration,
-    fresh: bool,
+    events_from: EventsFrom,
     printer: &Printer,
 ) -> Result<(Started, PodWatch), Error> {
     let pod = watch.latest().clone();
@@ -153,9 +161,17 @@ pub async fn until_started(
         tokio::select! {
             biased;
             r = status => r,
-            () = started_event(cluster, pod, name, fresh) => {
-                tracing::debug!(container = name, "the kubelet's Started event came first");
-                Ok(Started::Running)
+            event = container_events(cluster, pod, name, events_from, printer) => match event {
+                ContainerEvent::Started => {
+                    tracing::debug!(container = name, "the kubelet's Started event came first");
+                    Ok(Started::Running)
+                }
+                ContainerEvent::Failed { reason, message } => Err(Error::ContainerStart {
+                    container: name.to_owned(),
+                    reason,
+                    message,
+                    image: image.to_owned(),
+                }),
             }
         }
     };
@@ -202,51 +218,127 @@ fn step(
     }
 }
 
-/// The field selector for the kubelet's `Started` event of ephemeral container `name` in the
-/// pod with `uid`. Pure.
-pub fn started_event_selector(uid: &str, name: &str) -> String {
-    format!(
-        "involvedObject.uid={uid},involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Started"
-    )
+/// The field selector for the kubelet's events about ephemeral container `name` in the pod
+/// with `uid`. Pure.
+pub fn container_events_selector(uid: &str, name: &str) -> String {
+    format!("involvedObject.uid={uid},involvedObject.fieldPath=spec.ephemeralContainers{{{name}}}")
 }
 
-/// Whether `event` says the runtime started ephemeral container `name` of the pod with `uid`
-/// (checked again on our side, whatever the server's field selector did). Pure.
-pub fn is_started_event(event: &Event, uid: &str, name: &str) -> bool {
-    let o = &event.involved_object;
-    event.reason.as_deref() == Some("Started")
-        && o.uid.as_deref() == Some(uid)
-        && o.field_path.as_deref() == Some(format!("spec.ephemeralContainers{{{name}}}").as_str())
+/// What the kubelet's events said about a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerEvent {
+    /// The runtime started it: exec works, though the pod status may say so up to a second later.
+    Started,
+    /// Pulling its image or starting it failed; `reason` as the pod status would say it where
+    /// the events tell (`ErrImagePull`, `ErrImageNeverPull`, `InspectFailed`), else `Failed`.
+    Failed { reason: String, message: String },
 }
 
-/// Resolves when the kubelet's `Started` event for ephemeral container `name` arrives: the
-/// runtime has started it, so attach and exec work, though the pod status may say so only up
-/// to a second later. One watch on events, narrowed by a field selector to that one event:
-/// from the PATCH's resourceVersion when `fresh` (see [`until_started`]), else from now, with
-/// the matching events that already exist first. Never resolves when events cannot be watched (any
-/// error, e.g. no `watch events` permission) or the event does not come: the pod status then
-/// decides. Nothing here fails the session.
-pub async fn started_event(cluster: &Cluster, pod: &Pod, name: &str, fresh: bool) {
+/// What the kubelet's events of one container have said so far: the kubelet reports a failed
+/// pull and a failed start with the same reason, `Failed`, so which one it is comes from the
+/// events before it (a pull was under way: `Pulling` without `Pulled`). Classified by event
+/// reasons only, never by message text.
+#[derive(Debug, Clone, Default)]
+pub struct EventsSeen {
+    pulling: bool,
+}
+
+impl EventsSeen {
+    /// Folds in `event` if it is about ephemeral container `name` of the pod with `uid`
+    /// (checked again on our side, whatever the server's field selector did); returns what it
+    /// settles, and the progress text to show for it, if any. Pure.
+    pub fn fold(
+        &mut self,
+        event: &Event,
+        uid: &str,
+        name: &str,
+    ) -> (Option<ContainerEvent>, Option<String>) {
+        let o = &event.involved_object;
+        let ours = o.uid.as_deref() == Some(uid)
+            && o.field_path.as_deref()
+                == Some(format!("spec.ephemeralContainers{{{name}}}").as_str());
+        if !ours {
+            return (None, None);
+        }
+        let message = event.message.clone().unwrap_or_default();
+        match event.reason.as_deref() {
+            Some("Started") => (Some(ContainerEvent::Started), None),
+            Some("Pulling") => {
+                self.pulling = true;
+                (None, Some(message))
+            }
+            Some("Pulled") => {
+                // Said only after a pull: "already present on machine" is no progress.
+                let pulled = std::mem::take(&mut self.pulling);
+                (None, pulled.then_some(message))
+            }
+            Some("Failed") => {
+                let reason = if self.pulling {
+                    "ErrImagePull"
+                } else {
+                    "Failed"
+                };
+                (
+                    Some(ContainerEvent::Failed {
+                        reason: reason.to_owned(),
+                        message,
+                    }),
+                    None,
+                )
+            }
+            Some(reason @ ("ErrImageNeverPull" | "InspectFailed")) => (
+                Some(ContainerEvent::Failed {
+                    reason: reason.to_owned(),
+                    message,
+                }),
+                None,
+            ),
+            _ => (None, None),
+        }
+    }
+}
+
+/// Resolves when the kubelet's events say ephemeral container `name` started or failed,
+/// showing pull progress on the way. One watch on events, narrowed by a field selector to that
+/// container: from the PATCH's resourceVersion ([`EventsFrom::Patch`]), else with the events
+/// that exist first. Never resolves when events cannot be watched (any error, e.g. no `watch
+/// events` permission) or say nothing decisive: the pod status then decides. Nothing here fails
+/// the session by itself.
+pub async fn container_events(
+    cluster: &Cluster,
+    pod: &Pod,
+    name: &str,
+    from: EventsFrom,
+    printer: &Printer,
+) -> ContainerEvent {
     let (Some(uid), Some(rv)) = (
         pod.metadata.uid.as_deref(),
         pod.metadata.resource_version.as_deref(),
     ) else {
         return std::future::pending().await;
     };
-    let rv = if fresh { rv } else { "" };
+    let rv = match from {
+        EventsFrom::Patch => rv,
+        EventsFrom::Existing => "",
+    };
     let api: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let params = WatchParams::default()
-        .fields(&started_event_selector(uid, name))
+        .fields(&container_events_selector(uid, name))
         .timeout(290);
+    let mut seen = EventsSeen::default();
     match timed(cluster.request_timeout, api.watch(&params, rv)).await {
         Ok(Ok(stream)) => {
             let mut stream = stream.boxed();
             loop {
                 match stream.try_next().await {
-                    Ok(Some(WatchEvent::Added(e) | WatchEvent::Modified(e)))
-                        if is_started_event(&e, uid, name) =>
-                    {
-                        return;
+                    Ok(Some(WatchEvent::Added(e) | WatchEvent::Modified(e))) => {
+                        let (settled, progress) = seen.fold(&e, uid, name);
+                        if let Some(text) = progress {
+                            printer.status(&format!("Waiting for {name}: {text}"));
+                        }
+                        if let Some(settled) = settled {
+                            return settled;
+                        }
                     }
                     Ok(Some(WatchEvent::Error(e))) => {
                         tracing::debug!(code = e.code, reason = %e.reason, "event watch ended; waiting for the pod status");
@@ -266,7 +358,7 @@ pub async fn started_event(cluster: &Cluster, pod: &Pod, name: &str, fresh: bool
         }
         Err(e) => tracing::debug!(error = %e, "cannot watch events; waiting for the pod status"),
     }
-    std::future::pending::<()>().await;
+    std::future::pending().await
 }
 
 /// How many times in a row a dropped watch (or one that cannot be opened) is opened again
@@ -347,9 +439,15 @@ impl PodWatch {
     }
 
     /// Takes `pod` (a write's response, newer than what the watch has shown) as the latest
-    /// object; the watch goes on from where it is.
+    /// object. An open watch goes on from where it is (it will show the write too); one not
+    /// opened yet starts after the write.
     pub fn observe(&mut self, pod: &Pod) {
         *self.latest = slimmed(pod);
+        if self.stream.is_none()
+            && let Some(rv) = &pod.metadata.resource_version
+        {
+            self.rv.clone_from(rv);
+        }
     }
 
     fn classify(&self, e: kube::Error) -> Error {
@@ -585,65 +683,6 @@ fn slimmed(pod: &Pod) -> Pod {
     p
 }
 
-/// Watches one pod from `pod`'s resourceVersion until `check` returns a result (see
-/// [`PodWatch::until`]).
-pub async fn watch_pod<R>(
-    cluster: &Cluster,
-    pod: &Pod,
-    check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
-) -> Result<R, Error> {
-    PodWatch::new(cluster, pod).until(check).await
-}
-
-/// After a session: the container's exit code from its terminated state, waiting at most
-/// `bound` for the kubelet to report it. With the watch of the start (`kept`) it goes on
-/// reading that watch; without one it reads the pod first. A pod that is gone or being
-/// deleted is [`Error::PodDeleted`]: the session ended because the pod went away.
-pub async fn exit_code(
-    cluster: &Cluster,
-    pod_name: &str,
-    name: &str,
-    bound: Duration,
-    kept: Option<&mut PodWatch>,
-) -> Result<i32, Error> {
-    let deleted = || Error::PodDeleted {
-        pod: pod_name.to_owned(),
-    };
-    let check = |p: &Pod| {
-        if p.metadata.deletion_timestamp.is_some() {
-            return Some(Err(deleted()));
-        }
-        match progress(p, name) {
-            Progress::Terminated { exit_code, .. } => Some(Ok(exit_code)),
-            Progress::PodEnded { phase } => Some(Err(Error::ExitCodeUnknown {
-                container: name.to_owned(),
-                reason: format!("the pod is {phase}"),
-            })),
-            _ => None,
-        }
-    };
-    let work = async {
-        if let Some(watch) = kept {
-            return watch.until(check).await;
-        }
-        let pod = match crate::resolve::get_pod(cluster, pod_name).await {
-            Err(Error::PodNotFound { .. }) => return Err(deleted()),
-            r => r?,
-        };
-        watch_pod(cluster, &pod, check).await
-    };
-    match tokio::time::timeout(bound, work).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::ExitCodeUnknown {
-            container: name.to_owned(),
-            reason: format!(
-                "it is still running after {} (was the connection lost?)",
-                crate::error::fmt_duration(bound)
-            ),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,47 +829,90 @@ mod tests {
     }
 
     #[test]
-    fn started_event_is_the_kubelets_for_this_container_only() {
+    fn the_kubelets_events_settle_the_wait_for_this_container_only() {
         use k8s_openapi::api::core::v1::ObjectReference;
         assert_eq!(
-            started_event_selector("u-1", "debugger-x"),
-            "involvedObject.uid=u-1,involvedObject.fieldPath=spec.ephemeralContainers{debugger-x},reason=Started"
+            container_events_selector("u-1", "debugger-x"),
+            "involvedObject.uid=u-1,involvedObject.fieldPath=spec.ephemeralContainers{debugger-x}"
         );
-        let event = |uid: &str, path: &str, reason: &str| Event {
+        let event = |uid: &str, path: &str, reason: &str, message: &str| Event {
             involved_object: ObjectReference {
                 uid: Some(uid.into()),
                 field_path: Some(path.into()),
                 ..ObjectReference::default()
             },
             reason: Some(reason.into()),
+            message: Some(message.into()),
             ..Event::default()
         };
         let ours = "spec.ephemeralContainers{debugger-x}";
-        assert!(is_started_event(
-            &event("u-1", ours, "Started"),
-            "u-1",
-            "debugger-x"
+        let fold = |seen: &mut EventsSeen, e: &Event| seen.fold(e, "u-1", "debugger-x");
+        let mut seen = EventsSeen::default();
+        assert_eq!(
+            fold(&mut seen, &event("u-1", ours, "Started", "")),
+            (Some(ContainerEvent::Started), None)
+        );
+        // Another pod, another container, another list: not ours.
+        for (uid, path) in [
+            ("u-2", ours),
+            ("u-1", "spec.ephemeralContainers{debugger-y}"),
+            ("u-1", "spec.containers{debugger-x}"),
+        ] {
+            assert_eq!(
+                fold(&mut seen, &event(uid, path, "Started", "")),
+                (None, None)
+            );
+        }
+        // A failed pull: `Failed` after `Pulling`, with the kubelet's message.
+        let mut seen = EventsSeen::default();
+        assert_eq!(
+            fold(
+                &mut seen,
+                &event("u-1", ours, "Pulling", "Pulling image \"nope:1\"")
+            ),
+            (None, Some("Pulling image \"nope:1\"".into()))
+        );
+        assert_eq!(
+            fold(
+                &mut seen,
+                &event(
+                    "u-1",
+                    ours,
+                    "Failed",
+                    "Failed to pull image \"nope:1\": not found"
+                )
+            ),
+            (
+                Some(ContainerEvent::Failed {
+                    reason: "ErrImagePull".into(),
+                    message: "Failed to pull image \"nope:1\": not found".into()
+                }),
+                None
+            )
+        );
+        // A failed start: `Failed` with no pull under way; "already present" is no progress.
+        let mut seen = EventsSeen::default();
+        assert_eq!(
+            fold(
+                &mut seen,
+                &event("u-1", ours, "Pulled", "already present on machine")
+            ),
+            (None, None)
+        );
+        assert_eq!(
+            fold(&mut seen, &event("u-1", ours, "Created", "")),
+            (None, None)
+        );
+        assert!(matches!(
+            fold(&mut seen, &event("u-1", ours, "Failed", "Error: runAsNonRoot")),
+            (Some(ContainerEvent::Failed { ref reason, .. }), None) if reason == "Failed"
         ));
-        assert!(!is_started_event(
-            &event("u-1", ours, "Created"),
-            "u-1",
-            "debugger-x"
-        ));
-        assert!(!is_started_event(
-            &event("u-2", ours, "Started"),
-            "u-1",
-            "debugger-x"
-        ));
-        assert!(!is_started_event(
-            &event("u-1", "spec.ephemeralContainers{debugger-y}", "Started"),
-            "u-1",
-            "debugger-x"
-        ));
-        assert!(!is_started_event(
-            &event("u-1", "spec.containers{debugger-x}", "Started"),
-            "u-1",
-            "debugger-x"
-        ));
+        for reason in ["ErrImageNeverPull", "InspectFailed"] {
+            assert!(matches!(
+                fold(&mut EventsSeen::default(), &event("u-1", ours, reason, "m")),
+                (Some(ContainerEvent::Failed { reason: ref r, .. }), None) if r == reason
+            ));
+        }
     }
 
     #[test]

@@ -14,8 +14,6 @@ use distroless_debug::error::Error;
 use distroless_debug::options::{Environment, Options};
 use distroless_debug::output::Printer;
 use distroless_debug::prepare;
-use distroless_debug::spec::Mode;
-use distroless_debug::wait::Started;
 use http::{Method, Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
@@ -157,19 +155,52 @@ fn answer_review(req: Request<Body>, send: Pending) -> Option<(Request<Body>, Pe
     None
 }
 
+/// Whether `req` is the check that the user may exec into pod `api`: an exec into a container
+/// no pod can have, which the API server authorizes before it looks for the container.
+fn is_exec_check(req: &Request<Body>) -> bool {
+    let check = req.uri().path() == "/api/v1/namespaces/default/pods/api/exec";
+    if check {
+        assert_eq!(req.method(), Method::GET);
+        let query = req.uri().query().unwrap_or_default();
+        assert!(
+            query.contains("container=distroless-debug.permission-check"),
+            "{query}"
+        );
+        assert!(req.headers().contains_key("sec-websocket-key"));
+    }
+    check
+}
+
+/// The API server's answer to the exec check of a user who may exec: no such container.
+fn exec_allowed() -> Response<Body> {
+    respond(400, &status(400, "BadRequest", None))
+}
+
+/// Answers the exec check if `req` is it (allowed); returns the request back otherwise.
+fn answer_check(req: Request<Body>, send: Pending) -> Option<(Request<Body>, Pending)> {
+    if is_exec_check(&req) {
+        send.send_response(exec_allowed());
+        return None;
+    }
+    Some((req, send))
+}
+
 /// The pod read on a server without initial events: the watch with `sendInitialEvents` is
-/// refused, so a GET of pod `api` follows; the concurrent SelfSubjectReview comes in any
-/// order. Answers the GET with `answer`.
+/// refused, so a GET of pod `api` follows; the concurrent exec check and SelfSubjectReview come
+/// in any order. Answers the GET with `answer`.
 async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
     let mut answer = Some(answer);
-    let (mut reviewed, mut watched) = (false, false);
-    while !(reviewed && watched && answer.is_none()) {
-        let (req, send) = handle
-            .next_request()
-            .await
-            .expect("the initial watch, the GET of the pod and the SelfSubjectReview");
+    let (mut reviewed, mut checked, mut watched) = (false, false, false);
+    while !(reviewed && checked && watched && answer.is_none()) {
+        let (req, send) = handle.next_request().await.expect(
+            "the initial watch, the GET of the pod, the exec check and the SelfSubjectReview",
+        );
         let Some((req, send)) = answer_review(req, send) else {
             reviewed = true;
+            continue;
+        };
+        let Some((req, send)) = answer_check(req, send) else {
+            checked = true;
             continue;
         };
         if is_initial_watch(&req) {
@@ -185,17 +216,20 @@ async fn expect_get_pod(handle: &mut ApiHandle, answer: Response<Body>) {
 }
 
 /// The pod read with one watch that starts with its state (Kubernetes 1.34): answers it with
-/// `events` (and the concurrent SelfSubjectReview).
+/// `events` (and the concurrent exec check and SelfSubjectReview).
 async fn expect_initial_watch(handle: &mut ApiHandle, events: &[Value]) {
-    let mut reviewed = false;
-    let mut watched = false;
-    while !(reviewed && watched) {
+    let (mut reviewed, mut checked, mut watched) = (false, false, false);
+    while !(reviewed && checked && watched) {
         let (req, send) = handle
             .next_request()
             .await
-            .expect("the initial watch and the SelfSubjectReview");
+            .expect("the initial watch, the exec check and the SelfSubjectReview");
         let Some((req, send)) = answer_review(req, send) else {
             reviewed = true;
+            continue;
+        };
+        let Some((req, send)) = answer_check(req, send) else {
+            checked = true;
             continue;
         };
         assert!(is_initial_watch(&req), "{}", req.uri());
@@ -260,9 +294,7 @@ async fn session_request_sequence_get_patch_watch() {
         // A command runs through exec in a kept container: its main process is the
         // keep-alive, with no stdin or TTY of its own.
         assert_eq!(container["args"].as_array().unwrap().len(), 2);
-        assert_eq!(container["stdin"], false);
-        assert_eq!(container["stdinOnce"], false);
-        assert_eq!(container["tty"], false);
+        assert!(container.get("stdin").is_none() && container.get("tty").is_none());
         let env = container["env"].as_array().unwrap();
         for (k, v) in [
             ("DISTROLESS_DEBUG_KEEPALIVE", "1"),
@@ -324,14 +356,12 @@ async fn session_request_sequence_get_patch_watch() {
         ),
         ("api", name.as_str(), "app")
     );
-    assert_eq!(prepared.started, Started::Running);
-    assert_eq!(prepared.mode, Mode::KeepAlive);
     assert!(!prepared.reused);
-    assert!(prepared.watch.is_none(), "exec reports the exit code");
 
-    // The next run finds that container running: GET only, no PATCH, no WATCH. Another
-    // reason and TTL do not matter; --new would add a container.
-    let opts = options(&["pod/api", "--reason", "other", "--", "id"]);
+    // The next run of the same user for the same reason finds that container running: the
+    // read only (with the exec check beside it), no PATCH, no WATCH. Another TTL does not
+    // matter as long as the container would not outlive it; --new would add a container.
+    let opts = options(&["pod/api", "--reason", "INC-9", "--", "id"]);
     let running = pod_with(
         &container,
         ephemeral_status(
@@ -348,7 +378,6 @@ async fn session_request_sequence_get_patch_watch() {
     let prepared = prepared.unwrap();
     assert!(prepared.reused);
     assert_eq!(prepared.container, name);
-    assert_eq!(prepared.mode, Mode::KeepAlive);
 }
 
 /// A watch response body: one JSON event per line.
@@ -368,7 +397,7 @@ type Pending = tower_test::mock::SendResponse<Response<Body>>;
 
 /// The two watches a fresh container's wait opens at once, in either order: the pod's (from
 /// `pod_rv`: the PATCH's resourceVersion, or where the initial watch stopped) and the
-/// kubelet's Started event for `name` (from the PATCH's). Returns their responders, pod watch
+/// kubelet's events for container `name` (from the PATCH's). Returns their responders, pod watch
 /// first.
 async fn expect_watches(handle: &mut ApiHandle, name: &str, pod_rv: &str) -> (Pending, Pending) {
     let (mut pods, mut events) = (None, None);
@@ -391,7 +420,7 @@ async fn expect_watches(handle: &mut ApiHandle, name: &str, pod_rv: &str) -> (Pe
             }
             "/api/v1/namespaces/default/events" => {
                 let selector = format!(
-                    "involvedObject.uid=uid-1,involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Started"
+                    "involvedObject.uid=uid-1,involvedObject.fieldPath=spec.ephemeralContainers{{{name}}}"
                 );
                 assert!(
                     query.contains("resourceVersion=101"),
@@ -442,8 +471,7 @@ async fn read_patch_watch(handle: &mut ApiHandle) -> (Value, String, Pending, Pe
     (container, name, pods, events)
 }
 
-/// The kubelet's Started event ends the wait before the pod status says Running, and the pod
-/// watch stays open for the session's exit code.
+/// The kubelet's Started event ends the wait before the pod status says Running.
 #[tokio::test]
 async fn started_event_ends_the_wait_before_the_status() {
     let (cluster, mut handle) = cluster();
@@ -462,12 +490,7 @@ async fn started_event_ends_the_wait_before_the_status() {
     let (prepared, (name, _pods, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert_eq!(prepared.container, name);
-    assert_eq!(prepared.started, Started::Running);
-    assert_eq!(prepared.mode, Mode::Session);
-    assert!(
-        prepared.watch.is_some(),
-        "an attached session keeps the pod watch for its exit code"
-    );
+    assert!(!prepared.reused);
 }
 
 /// Without permission to watch events the pod status decides, as before.
@@ -489,7 +512,6 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
     let (prepared, (name, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert_eq!(prepared.container, name);
-    assert_eq!(prepared.started, Started::Running);
 }
 
 /// The recorded user (`DISTROLESS_DEBUG_BY`) of a PATCHed container.
@@ -522,9 +544,17 @@ async fn known_identity_reads_the_pod_with_one_watch_and_no_review() {
     let (mut cluster, mut handle) = cluster();
     cluster.identity = Some("carol".into());
     let server = async move {
-        let (req, send) = handle.next_request().await.expect("the initial watch");
-        assert!(is_initial_watch(&req), "no review first: {}", req.uri());
-        send.send_response(watch_body(&pod_then_end()));
+        for _ in 0..2 {
+            let (req, send) = handle
+                .next_request()
+                .await
+                .expect("the initial watch and the exec check");
+            let Some((req, send)) = answer_check(req, send) else {
+                continue;
+            };
+            assert!(is_initial_watch(&req), "no review: {}", req.uri());
+            send.send_response(watch_body(&pod_then_end()));
+        }
         let container = expect_refused_patch(&mut handle).await;
         assert_eq!(recorded_by(&container).as_deref(), Some("carol"));
     };
@@ -584,8 +614,6 @@ async fn initial_watch_then_patch_then_the_same_watch() {
         bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert_eq!(prepared.container, name);
-    assert_eq!(prepared.started, Started::Running);
-    assert!(prepared.watch.is_some());
 }
 
 /// A refused SelfSubjectReview falls back to the kubeconfig user entry, silently.
@@ -593,11 +621,14 @@ async fn initial_watch_then_patch_then_the_same_watch() {
 async fn refused_selfsubjectreview_records_the_kubeconfig_user() {
     let (cluster, mut handle) = cluster();
     let server = async move {
-        for _ in 0..2 {
+        for _ in 0..3 {
             let (req, send) = handle
                 .next_request()
                 .await
-                .expect("initial watch and review");
+                .expect("initial watch, exec check and review");
+            let Some((req, send)) = answer_check(req, send) else {
+                continue;
+            };
             if req.method() == Method::POST {
                 send.send_response(respond(403, &status(403, "Forbidden", None)));
             } else {

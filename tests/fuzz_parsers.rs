@@ -13,9 +13,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use distroless_debug::options::{
-    DebugContainer, Session, parse_duration, parse_env, validate_image,
-};
+use distroless_debug::options::{DebugContainer, parse_duration, parse_env, validate_image};
 use distroless_debug::profile::Profile;
 use distroless_debug::selector::{Requirement, Selector, parse_selector};
 use distroless_debug::spec::{self, Audit, Custom};
@@ -385,23 +383,24 @@ fn build(custom: Option<&Custom>) -> Result<EphemeralContainer, String> {
         custom: None,
         env: vec![],
     };
-    let session = Session {
-        command: vec!["id".into(), "-u".into()],
-        stdin: false,
-        tty: false,
-    };
     let pod = target_pod();
+    let audit = Audit {
+        by: None,
+        at: "2026-01-02T03:04:05Z".into(),
+        reason: None,
+        ttl: std::time::Duration::from_secs(3600),
+    };
     spec::build(&spec::Input {
         pod: &pod,
         target_container: "app",
         name: "debugger-abcde",
         container: &dc,
-        session: &session,
         custom,
-        audit: &Audit::default(),
+        audit: &audit,
         mode: spec::Mode::KeepAlive,
+        probed: spec::Probed::NotYet,
     })
-    .map(|(c, _)| c)
+    .map(|b| b.container)
     .map_err(|e| e.to_string())
 }
 

@@ -1,31 +1,57 @@
-//! Exec into a kept debug container: the mechanism for every command and for reused shells.
+//! Every session runs through exec into the debug container: streams connected before the
+//! process starts (nothing written early is lost), stdout and stderr apart, nothing written to
+//! the container's log, and the exit code in the exec's final Status: `Success`, or `Failure`
+//! with reason `NonZeroExitCode` and a cause of type `ExitCode` whose message is the number
+//! (128+N when a signal ended the process). It needs `get` and `create` on `pods/exec`.
 //!
-//! Unlike attach, exec connects the streams before the process starts (nothing written early is
-//! lost, no handshake needed), keeps stdout and stderr apart, and reports the exit code in its
-//! final Status: `Success`, or `Failure` with reason `NonZeroExitCode` and a cause of type
-//! `ExitCode` whose message is the number (128+N when a signal ended the process). It needs
-//! only `create` on `pods/exec`.
+//! The session must end when this client is gone, however it goes (exit, SIGKILL, a lost
+//! connection). Container runtimes before containerd 2 leave an exec'd process running when its
+//! stream breaks, but they do close its stdin if it has no TTY. So a session whose stdin is the
+//! user's (a shell, `-i`, `-t`) gets a second exec beside it, the lease, with a stdin of its
+//! own that only this process holds; a command without input holds its own stdin open instead
+//! (see `sh/session.sh`).
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
+use kube::api::AttachParams;
 use tokio::io::AsyncWrite;
 
-use super::attach::Io;
-use super::streams::{self, StdinPlan};
+use super::streams::{self, Io, StdinUse};
 use crate::client::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
+use crate::output::Printer;
+use crate::spec::{self, ExecMode};
 
 /// What to run where.
 #[derive(Debug, Clone)]
-pub struct ExecPlan<'a> {
+pub struct Plan<'a> {
     pub pod: &'a str,
     pub container: &'a str,
-    /// The full argv (see `spec::exec_command`).
-    pub command: Vec<String>,
+    /// The command; empty for a shell.
+    pub command: &'a [String],
     pub tty: bool,
-    /// Forward stdin (`-i`, or a shell).
+    /// Forward our stdin (a shell, `-i`).
     pub stdin: bool,
+    /// See [`spec::target_runtime_id`].
+    pub target_runtime_id: Option<&'a str>,
+    /// See [`spec::session_id`].
+    pub session_id: &'a str,
+}
+
+impl Plan<'_> {
+    /// How the session script runs this plan: a command without input holds its own lease.
+    pub fn mode(&self) -> ExecMode {
+        if self.command.is_empty() || self.stdin || self.tty {
+            ExecMode::Session
+        } else {
+            ExecMode::Command
+        }
+    }
+
+    fn argv(&self, mode: ExecMode) -> Vec<String> {
+        spec::exec_command(mode, self.session_id, self.target_runtime_id, self.command)
+    }
 }
 
 /// The exit code an exec Status reports. Pure.
@@ -54,40 +80,114 @@ pub fn exit_code_of(status: Option<&Status>) -> Result<i32, String> {
     })
 }
 
+/// A remote exit code as a process exit code: 0..=255 as is, anything else 1.
+pub fn exit_code_from(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
+}
+
+/// What an exit code above 128 usually means: the process died of signal code-128. Pure.
+pub fn signal_note(code: i32) -> Option<String> {
+    let n = code.checked_sub(128).filter(|n| (1..=64).contains(n))?;
+    let name = match n {
+        1 => "SIGHUP".to_owned(),
+        2 => "SIGINT".to_owned(),
+        3 => "SIGQUIT".to_owned(),
+        6 => "SIGABRT".to_owned(),
+        9 => "SIGKILL".to_owned(),
+        15 => "SIGTERM".to_owned(),
+        _ => format!("signal {n}"),
+    };
+    Some(format!("128+{n}: killed by {name}"))
+}
+
+/// The lease's streams: stdin only.
+fn lease_params(container: &str) -> AttachParams {
+    AttachParams {
+        container: Some(container.to_owned()),
+        stdin: true,
+        stdout: false,
+        stderr: false,
+        tty: false,
+        ..AttachParams::default()
+    }
+}
+
 /// Runs the plan with `io`; returns the process's exit code. A TTY session puts this process's
-/// terminal in raw mode for its duration.
-pub async fn exec_with<O, E>(
+/// terminal in raw mode for its duration. The lease (when the plan needs one) is opened at the
+/// same time as the session, so it costs no time, and closed when the session ends.
+pub async fn run<O, E>(
     cluster: &Cluster,
-    plan: &ExecPlan<'_>,
+    plan: &Plan<'_>,
     io: Io<O, E>,
+    printer: &Printer,
 ) -> Result<i32, Error>
 where
     O: AsyncWrite + Unpin + Send + 'static,
     E: AsyncWrite + Unpin + Send + 'static,
 {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let params = streams::params(plan.container, plan.stdin, plan.tty);
-    let mut process = match timed(
+    let mode = plan.mode();
+    let params = streams::params(plan.container, plan.tty);
+    let main = timed(
         cluster.request_timeout,
-        api.exec(plan.pod, plan.command.clone(), &params),
-    )
-    .await?
-    {
+        api.exec(plan.pod, plan.argv(mode), &params),
+    );
+    let lease_params = lease_params(plan.container);
+    let lease = async {
+        if mode == ExecMode::Session {
+            Some(
+                timed(
+                    cluster.request_timeout,
+                    api.exec(plan.pod, plan.argv(ExecMode::Lease), &lease_params),
+                )
+                .await,
+            )
+        } else {
+            None
+        }
+    };
+    let (main, lease) = tokio::join!(main, lease);
+    let mut process = match main? {
         Ok(p) => p,
         Err(e) => {
             let err = classify(e, ApiCall::Exec, plan.pod, &cluster.scope());
             return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
         }
     };
+    // Held, unread, until the session ends; dropping it closes its stdin.
+    let _lease = match lease {
+        None => None,
+        Some(Ok(Ok(p))) => Some(p),
+        Some(Ok(Err(e))) => {
+            printer.warn(&format!(
+                "the session's lease could not be opened ({e}): should this client vanish, the session runs on until the debug container's --ttl"
+            ));
+            None
+        }
+        Some(Err(e)) => {
+            printer.warn(&format!(
+                "the session's lease could not be opened ({e}): should this client vanish, the session runs on until the debug container's --ttl"
+            ));
+            None
+        }
+    };
 
     let guard = streams::raw_mode(plan.tty)?;
-    let stdin_plan = StdinPlan {
-        first: None,
-        forward: true,
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::after_raw_mode();
+    let stdin_use = match mode {
+        ExecMode::Command => StdinUse::Hold,
+        _ => StdinUse::Forward,
     };
-    let status = streams::pump(&mut process, io, stdin_plan).await;
+    let status = streams::pump(&mut process, io, stdin_use).await;
     drop(guard);
     tracing::debug!(?status, "exec ended");
+    if status.is_none() {
+        return Err(Error::SessionLost {
+            container: plan.container.to_owned(),
+            reason: "the connection ended without an exit status".to_owned(),
+        });
+    }
     exit_code_of(status.as_ref()).map_err(|message| Error::Exec {
         pod: plan.pod.to_owned(),
         container: plan.container.to_owned(),
@@ -135,5 +235,62 @@ mod tests {
         assert!(exit_code_of(Some(&failure("InternalError", vec![]))).is_err());
         assert!(exit_code_of(Some(&failure("NonZeroExitCode", vec![]))).is_err());
         assert!(exit_code_of(None).is_err());
+    }
+
+    #[test]
+    fn sessions_with_the_users_stdin_get_a_lease_and_commands_hold_their_own() {
+        let cmd = vec!["ss".to_owned(), "-tlnp".to_owned()];
+        let plan = |command: &'static [String], stdin, tty| Plan {
+            pod: "api",
+            container: "debugger-x",
+            command,
+            tty,
+            stdin,
+            target_runtime_id: None,
+            session_id: "dd-abc",
+        };
+        let cmd: &'static [String] = Box::leak(cmd.into_boxed_slice());
+        assert_eq!(plan(&[], true, true).mode(), ExecMode::Session);
+        assert_eq!(plan(&[], true, false).mode(), ExecMode::Session);
+        assert_eq!(plan(cmd, true, false).mode(), ExecMode::Session);
+        assert_eq!(plan(cmd, true, true).mode(), ExecMode::Session);
+        assert_eq!(plan(cmd, false, false).mode(), ExecMode::Command);
+        let argv = plan(cmd, false, false).argv(ExecMode::Command);
+        assert_eq!(
+            argv[3..],
+            ["distroless-debug-cmd", "dd-abc", "", "ss", "-tlnp"]
+        );
+        let lease = plan(cmd, true, false).argv(ExecMode::Lease);
+        assert_eq!(lease[3..], ["distroless-debug-lease", "dd-abc", ""]);
+    }
+
+    #[test]
+    fn codes_above_128_are_explained_as_signals() {
+        assert_eq!(
+            signal_note(137).as_deref(),
+            Some("128+9: killed by SIGKILL")
+        );
+        assert_eq!(
+            signal_note(143).as_deref(),
+            Some("128+15: killed by SIGTERM")
+        );
+        assert_eq!(
+            signal_note(138).as_deref(),
+            Some("128+10: killed by signal 10")
+        );
+        assert_eq!(signal_note(0), None);
+        assert_eq!(signal_note(128), None);
+        assert_eq!(signal_note(200), None);
+        assert_eq!(signal_note(-1), None);
+    }
+
+    #[test]
+    fn exit_codes_map_to_a_byte() {
+        assert_eq!(exit_code_from(0), 0);
+        assert_eq!(exit_code_from(7), 7);
+        assert_eq!(exit_code_from(137), 137);
+        assert_eq!(exit_code_from(255), 255);
+        assert_eq!(exit_code_from(256), 1);
+        assert_eq!(exit_code_from(-1), 1);
     }
 }

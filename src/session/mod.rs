@@ -1,4 +1,4 @@
-//! The session: attach to the debug container, wire the terminal, return the exit code.
+//! The session: exec into the debug container, wire the terminal, return the exit code.
 //!
 //! - [`tty`]: raw mode only through a guard, restored on every path (panic hook included);
 //! - [`stdin`]: a dedicated thread reads stdin (not `tokio::io::stdin`, which can hang runtime
@@ -8,15 +8,10 @@
 //! - [`signals`]: SIGTERM/SIGHUP/SIGINT end the run (the caller selects on them and drops the
 //!   session, which drops the raw-mode guard), SIGWINCH resizes (Ctrl-C and no
 //!   resize following where there are no Unix signals);
-//! - [`streams`]: what attach and exec share: every stream served by its own task, stdin
-//!   closed at EOF, output drained within a bound after the status;
-//! - [`exec`]: exec into a kept container (commands, reused shells): streams connected before
-//!   the process starts, exit code from the exec Status;
-//! - [`attach`]: kube's websocket attach, every stream read concurrently, driven by the status
-//!   future, output drained with a bound after it; the exit code is read from the container's
-//!   terminated state because attach always reports success.
+//! - [`streams`]: every stream served by its own task, stdin closed at EOF or held, output
+//!   drained within a bound after the status;
+//! - [`exec`]: the session and its lease, the exit code from the exec Status.
 
-pub mod attach;
 pub mod exec;
 pub mod resize;
 pub mod signals;
@@ -26,7 +21,5 @@ pub mod streams;
 pub mod test_hooks;
 pub mod tty;
 
-pub use attach::{
-    Io, Plan, StdinSource, ended_before_attach, exit_code_from, run, run_with, signal_note,
-};
-pub use exec::{ExecPlan, exec_with, exit_code_of};
+pub use exec::{Plan, exit_code_from, exit_code_of, run, signal_note};
+pub use streams::{Io, StdinSource};

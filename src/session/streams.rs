@@ -1,5 +1,4 @@
-//! The part of a session that attach and exec share: wiring the remote process's streams to
-//! ours and running it to its end.
+//! Wiring a remote process's streams to ours and running it to its end.
 //!
 //! Every requested stream is served by its own task, because an unread stream blocks the whole
 //! session (kube's buffers are bounded). The session ends when the status arrives; output still
@@ -12,7 +11,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{AttachParams, AttachedProcess};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::attach::{Io, StdinSource};
 use super::tty::RawModeGuard;
 use super::{resize, stdin};
 use crate::error::Error;
@@ -20,12 +18,41 @@ use crate::error::Error;
 /// How long output may keep flowing after the status arrived.
 pub const DRAIN: Duration = Duration::from_secs(2);
 
-/// The streams of an attach or exec: stdout always, stdin when asked, stderr apart unless a
-/// TTY merges it; 64 KiB buffers (kube's 1 KiB default throttles throughput).
-pub fn params(container: &str, stdin: bool, tty: bool) -> AttachParams {
+/// Where the session's bytes come from and go to.
+pub struct Io<O, E> {
+    pub stdout: O,
+    pub stderr: E,
+    pub stdin: StdinSource,
+    /// Terminal size (columns, rows) at start, for a TTY session.
+    pub size: Option<(u16, u16)>,
+    /// Follow SIGWINCH for later sizes.
+    pub follow_resize: bool,
+}
+
+/// Where forwarded stdin comes from.
+pub enum StdinSource {
+    /// This process's stdin, read on a dedicated thread started after raw mode is on.
+    Process,
+    /// A channel (tests, and input read once for many pods).
+    Channel(tokio::sync::mpsc::Receiver<Vec<u8>>),
+}
+
+/// What the remote stdin carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinUse {
+    /// Our stdin, then EOF.
+    Forward,
+    /// Nothing, held open until the process ends: its end (this process gone, the connection
+    /// lost) tells the session script that the client is gone.
+    Hold,
+}
+
+/// The streams of an exec: stdin, stdout always, stderr apart unless a TTY merges it; 64 KiB
+/// buffers (kube's 1 KiB default throttles throughput).
+pub fn params(container: &str, tty: bool) -> AttachParams {
     AttachParams {
         container: Some(container.to_owned()),
-        stdin,
+        stdin: true,
         stdout: true,
         stderr: !tty,
         tty,
@@ -46,21 +73,12 @@ pub fn raw_mode(tty: bool) -> Result<Option<RawModeGuard>, Error> {
     })
 }
 
-/// What goes to the remote stdin.
-#[derive(Debug, Clone, Copy)]
-pub struct StdinPlan {
-    /// A byte sent before anything else (the entry script's handshake).
-    pub first: Option<u8>,
-    /// Forward `io.stdin` after it; otherwise close stdin right away.
-    pub forward: bool,
-}
-
 /// Runs `process` with `io` until its status arrives (None: the connection was lost), then
 /// stops every stream task and the process's connection.
 pub async fn pump<O, E>(
     process: &mut AttachedProcess,
     io: Io<O, E>,
-    plan: StdinPlan,
+    stdin_use: StdinUse,
 ) -> Option<Status>
 where
     O: AsyncWrite + Unpin + Send + 'static,
@@ -73,7 +91,7 @@ where
         .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
     let stdin_task = process
         .stdin()
-        .map(|w| tokio::spawn(feed_stdin(w, io.stdin, plan)));
+        .map(|w| tokio::spawn(feed_stdin(w, io.stdin, stdin_use)));
     let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
     let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
 
@@ -97,15 +115,10 @@ where
     status
 }
 
-/// Writes the handshake byte, then (if asked) our stdin until EOF, then closes the remote
-/// stdin: `shutdown()` sends the close; dropping the writer would not.
-async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, plan: StdinPlan) {
-    if let Some(byte) = plan.first
-        && (w.write_all(&[byte]).await.is_err() || w.flush().await.is_err())
-    {
-        return;
-    }
-    if plan.forward {
+/// Forwards our stdin until EOF, then closes the remote stdin (`shutdown()` sends the close;
+/// dropping the writer would not); or holds it open without a byte.
+async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, stdin_use: StdinUse) {
+    if stdin_use == StdinUse::Forward {
         let mut rx = match source {
             StdinSource::Channel(rx) => rx,
             StdinSource::Process => stdin::spawn_reader(),
@@ -115,9 +128,9 @@ async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, plan: S
                 return;
             }
         }
+        let _ = w.shutdown().await;
     }
-    let _ = w.shutdown().await;
-    // Keep the half open (but finished) until the session ends.
+    // Keep the writer (open, or finished) until the session ends.
     std::future::pending::<()>().await;
 }
 

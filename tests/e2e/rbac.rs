@@ -13,17 +13,15 @@ use std::time::{Duration, Instant};
 use crate::harness::{Namespace, cluster, env_as, plugin_env, plugin_env_with, run_plugin, text};
 
 /// Every rule the plugin's Role grants for a session in one pod (docs/rbac.yaml, without the
-/// workload rules), as (resource, verb).
-const RULES: [(&str, &str); 10] = [
+/// workload rules), as (resource, verb). Neither `pods/attach` nor `pods/log` is among them:
+/// every session runs through exec.
+const RULES: [(&str, &str); 7] = [
     ("pods", "get"),
     ("pods", "list"),
     ("pods", "watch"),
     ("pods/ephemeralcontainers", "patch"),
-    ("pods/attach", "get"),
-    ("pods/attach", "create"),
     ("pods/exec", "get"),
     ("pods/exec", "create"),
-    ("pods/log", "get"),
     ("events", "watch"),
 ];
 
@@ -180,66 +178,80 @@ fn without_patch_on_ephemeralcontainers_nothing_is_added() {
     assert_eq!(ephemeral_count(&ns.name), 0);
 }
 
-/// A shell without a terminal (stdin closed): it attaches, gets EOF and ends with 0.
+/// A shell without a terminal (stdin closed): it gets EOF and ends with 0.
 const SHELL: [&str; 1] = ["pod/app"];
 
 #[test]
-fn without_get_on_attach_a_shell_is_refused_and_a_command_works() {
-    let ns = setup("rbac-attach-get", Some(("pods/attach", "get")));
+fn a_shell_and_a_command_need_neither_attach_nor_pods_log() {
+    let ns = setup("rbac-noattach", None);
     let env = env_as("alice");
-    run(&ns.name, &SHELL, &env).refused_naming("get", "pods/attach", &ns.name);
-    // A command goes through exec, not attach.
+    let shell = run(&ns.name, &SHELL, &env);
+    assert_eq!(shell.code, Some(0), "{}", shell.show());
     run(&ns.name, &ID, &env).worked();
 }
 
-#[test]
-fn without_create_on_attach_a_shell_works_where_the_server_checks_get_only() {
-    let ns = setup("rbac-attach-create", Some(("pods/attach", "create")));
-    let r = run(&ns.name, &SHELL, &env_as("alice"));
-    // Up to Kubernetes 1.34 the websocket upgrade is authorized as `get` only; 1.35+ also
-    // checks `create`, and then the hint must name it.
-    if r.code == Some(0) {
-        assert!(!r.stderr.contains("error:"), "{}", r.show());
-    } else {
-        r.refused_naming("create", "pods/attach", &ns.name);
+/// Without exec nothing can run: refused, naming the verb, before anything is added to the pod
+/// (ephemeral containers can never be removed).
+fn refused_before_any_write(prefix: &str, missing: (&str, &str)) {
+    let ns = setup(prefix, Some(missing));
+    let env = env_as("alice");
+    for args in [&ID[..], &SHELL[..], &["pod/app", "--keep"][..]] {
+        let r = run(&ns.name, args, &env);
+        // Up to Kubernetes 1.34 the websocket upgrade is authorized as `get` only; 1.35+ also
+        // checks `create`: without `create` the run then works there, and must otherwise be
+        // refused naming it.
+        if missing.1 == "create" && r.code == Some(0) {
+            continue;
+        }
+        r.refused_naming(missing.1, "pods/exec", &ns.name);
+        assert_eq!(
+            ephemeral_count(&ns.name),
+            0,
+            "nothing added for a session that cannot run ({args:?})"
+        );
     }
 }
 
 #[test]
-fn without_get_on_exec_a_command_is_refused_naming_it_and_a_shell_still_works() {
-    let ns = setup("rbac-exec-get", Some(("pods/exec", "get")));
-    let env = env_as("alice");
-    let r = run(&ns.name, &ID, &env);
-    r.refused_naming("get", "pods/exec", &ns.name);
+fn without_get_on_exec_nothing_is_added_and_the_verb_is_named() {
+    refused_before_any_write("rbac-exec-get", ("pods/exec", "get"));
+}
+
+#[test]
+fn without_create_on_exec_nothing_is_added_where_the_server_checks_it() {
+    refused_before_any_write("rbac-exec-create", ("pods/exec", "create"));
+}
+
+/// A Role that grants a permission for another pod only (resourceNames): the refusal says it is
+/// this pod, not the permission in general.
+#[test]
+fn a_pod_left_out_of_resource_names_is_named() {
+    let ns = Namespace::new("rbac-names", None);
+    ns.target_pod("app");
+    // Everything but the PATCH for any pod; the PATCH for pod "other" only.
+    bind_without(&ns.name, "alice", &[("pods/ephemeralcontainers", "patch")]);
+    cluster().apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: other-only, namespace: {ns}}}\nrules:\n- {{apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['patch'], resourceNames: ['other']}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: other-only, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: other-only}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}}\n",
+        ns = ns.name
+    ));
+    let r = run(&ns.name, &ID, &env_as("alice"));
+    assert_eq!(r.code, Some(1), "{}", r.show());
     assert!(
-        r.stderr
-            .contains("an interactive shell without COMMAND or --keep still works"),
+        r.stderr.contains(&format!(
+            "error: forbidden: cannot patch pods/ephemeralcontainers of pod \"app\" in namespace \"{}\"",
+            ns.name
+        )),
         "{}",
         r.show()
     );
-    // The way out the hint gives: a shell in a new container attaches instead.
-    let shell = run(&ns.name, &["pod/app", "--new"], &env);
-    assert_eq!(shell.code, Some(0), "{}", shell.show());
-}
-
-#[test]
-fn without_create_on_exec_a_command_works_where_the_server_checks_get_only() {
-    let ns = setup("rbac-exec-create", Some(("pods/exec", "create")));
-    let r = run(&ns.name, &ID, &env_as("alice"));
-    if r.code == Some(0) {
-        r.worked();
-    } else {
-        r.refused_naming("create", "pods/exec", &ns.name);
-    }
-}
-
-#[test]
-fn without_pods_log_a_session_works() {
-    // pods/log is read only when a debug container ended before the terminal attached (then,
-    // without it, the exit code is returned with a warning naming the permission); a normal
-    // session never needs it.
-    let ns = setup("rbac-log", Some(("pods/log", "get")));
-    run(&ns.name, &ID, &env_as("alice")).worked();
+    assert!(
+        r.stderr.contains(
+            "may 'patch' 'pods/ephemeralcontainers' only of pod other (a Role lists them in resourceNames), not of pod \"app\""
+        ),
+        "{}",
+        r.show()
+    );
+    assert_eq!(ephemeral_count(&ns.name), 0);
 }
 
 #[test]

@@ -442,25 +442,41 @@ fn one_command_over_21_pods_with_one_forbidden_and_one_deleted() {
     // The first pod by name that did not succeed is p07: a failure (1) or its signal code.
     assert_ne!(out.status.code(), Some(0));
 
-    // Again, as the admin, in text: the kept containers are reused, lines are prefixed, and
-    // p13 (no container yet) gets a new one.
+    // Again, as carol: her kept containers are reused; p13 is still hers to be refused.
     let again = run_plugin(
         &[
             "-n", &ns.name, "-l", "app=fan", "-o", "json", "--", "hostname",
         ],
-        &plugin_env(),
+        &env_as("carol"),
     );
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
     let doc: Value = serde_json::from_slice(&again.stdout).expect("-o json");
     let items = doc["items"].as_array().unwrap();
     assert_eq!(items.len(), 20);
     assert_eq!(items[0]["pod"], "p00", "sorted by name");
     for item in items {
-        let fresh = item["pod"] == "p13";
-        assert_eq!(item["reused"], !fresh, "{item}");
+        if item["pod"] == "p13" {
+            assert_eq!(item["error"]["reason"], "Forbidden", "{item}");
+        } else {
+            assert_eq!(item["reused"], true, "{item}");
+        }
+    }
+    assert_eq!(doc["summary"]["succeeded"], 19);
+
+    // As the admin: carol's containers are hers (who ran what stays true), so the admin gets
+    // containers of its own, in every pod.
+    let admin = run_plugin(
+        &[
+            "-n", &ns.name, "-l", "app=fan", "-o", "json", "--", "hostname",
+        ],
+        &plugin_env(),
+    );
+    assert_eq!(admin.status.code(), Some(0), "{}", text(&admin.stderr));
+    let doc: Value = serde_json::from_slice(&admin.stdout).expect("-o json");
+    for item in doc["items"].as_array().unwrap() {
+        assert_eq!(item["reused"], false, "{item}");
     }
     assert_eq!(doc["summary"]["succeeded"], 20);
-    assert_eq!(doc["summary"]["exitCode"], 0);
     let prefixed = run_plugin(
         &["-n", &ns.name, "-l", "app=fan", "--", "hostname"],
         &plugin_env(),

@@ -1,6 +1,7 @@
-//! The attach half of a session against a local server speaking `v5.channel.k8s.io`: stdout
-//! and stderr kept apart, the stdin handshake byte and EOF, the resize redraw trick, and the
-//! exit code read from the container's terminated state afterwards. Bounded by timeouts.
+//! A session's exec half against a local server speaking `v5.channel.k8s.io`: stdout and stderr
+//! kept apart, the exit code from the exec Status, stdin forwarded and closed at EOF or held
+//! open as a command's lease, the lease exec beside a session that takes the user's stdin, and
+//! the resize redraw trick. Bounded by timeouts.
 
 #![allow(clippy::large_futures, clippy::result_large_err)]
 
@@ -9,34 +10,36 @@ use std::time::Duration;
 
 use distroless_debug::client::Cluster;
 use distroless_debug::output::Printer;
-use distroless_debug::session::{Io, Plan, StdinSource, run_with};
+use distroless_debug::session::{Io, Plan, StdinSource, run};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
-/// What the fake kubelet does once a client attached.
+/// What the fake kubelet does for the session's exec.
 #[derive(Clone)]
 struct Script {
-    /// Frames to send after the client's stdin closed (or right away for a TTY).
+    /// Frames to send once ready.
     send: Vec<Vec<u8>>,
-    /// Wait for stdin EOF (v5 close frame) before sending.
+    /// Ready once the client closed stdin (v5 close frame).
     wait_stdin_eof: bool,
-    /// Wait until this many resize frames arrived before sending.
+    /// Ready once this many stdin bytes arrived.
+    wait_stdin_bytes: usize,
+    /// Ready once this many resize frames arrived.
     wait_resizes: usize,
-    /// Exit code reported in the pod status afterwards.
-    exit_code: i32,
 }
 
 #[derive(Default)]
 struct Seen {
-    attach_query: String,
+    session_query: String,
+    lease_query: String,
     stdin: Vec<u8>,
     stdin_closed: bool,
     resizes: Vec<Value>,
-    gets: usize,
+    /// The lease's connection ended (the client closed it).
+    lease_ended: bool,
+    lease_stdin: Vec<u8>,
 }
 
 async fn start(script: Script) -> (String, Arc<Mutex<Seen>>) {
@@ -50,60 +53,17 @@ async fn start(script: Script) -> (String, Arc<Mutex<Seen>>) {
                 return;
             };
             let (s, script) = (s.clone(), script.clone());
-            tokio::spawn(async move { handle(stream, s, script).await });
+            tokio::spawn(async move { websocket(stream, s, script).await });
         }
     });
     (format!("http://{addr}"), seen)
 }
 
-async fn handle(mut stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
-    let mut buf = vec![0u8; 8192];
-    let head = loop {
-        let n = stream.peek(&mut buf).await.unwrap();
-        let text = String::from_utf8_lossy(&buf[..n]).to_string();
-        if text.contains("\r\n\r\n") || n == buf.len() {
-            break text;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
-    if head.to_ascii_lowercase().contains("upgrade: websocket") {
-        websocket(stream, seen, script).await;
-    } else {
-        // A plain GET of the pod, after the session, for the exit code.
-        let end = head.find("\r\n\r\n").unwrap() + 4;
-        let mut discard = vec![0u8; end];
-        stream.read_exact(&mut discard).await.unwrap();
-        assert!(
-            head.starts_with("GET /api/v1/namespaces/default/pods/api "),
-            "{head}"
-        );
-        seen.lock().unwrap().gets += 1;
-        let pod = json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "api", "namespace": "default", "resourceVersion": "200"},
-            "spec": {"containers": [{"name": "app"}]},
-            "status": {"phase": "Running", "ephemeralContainerStatuses": [{
-                "name": "debugger-x", "image": "t", "imageID": "", "ready": false,
-                "restartCount": 0,
-                "state": {"terminated": {"exitCode": script.exit_code, "reason": "Error"}}
-            }]}
-        });
-        let body = serde_json::to_vec(&pod).unwrap();
-        let mut resp = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        resp.extend(body);
-        stream.write_all(&resp).await.unwrap();
-        let _ = stream.shutdown().await;
-    }
-}
-
 async fn websocket(stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
-    let s = seen.clone();
+    let query = Arc::new(Mutex::new(String::new()));
+    let q = query.clone();
     let callback = move |req: &Request, mut resp: Response| {
-        s.lock().unwrap().attach_query = format!(
+        *q.lock().unwrap() = format!(
             "{}?{}",
             req.uri().path(),
             req.uri().query().unwrap_or_default()
@@ -124,8 +84,28 @@ async fn websocket(stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
     let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
         .await
         .unwrap();
+    let query = query.lock().unwrap().clone();
+    if query.contains("command=distroless-debug-lease") {
+        seen.lock().unwrap().lease_query = query;
+        // The lease: read until the client goes.
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Binary(bin) = msg
+                && bin.first() == Some(&0)
+            {
+                seen.lock()
+                    .unwrap()
+                    .lease_stdin
+                    .extend_from_slice(&bin[1..]);
+            }
+        }
+        seen.lock().unwrap().lease_ended = true;
+        return;
+    }
+    seen.lock().unwrap().session_query = query;
     let ready = |seen: &Seen| {
-        (!script.wait_stdin_eof || seen.stdin_closed) && seen.resizes.len() >= script.wait_resizes
+        (!script.wait_stdin_eof || seen.stdin_closed)
+            && seen.stdin.len() >= script.wait_stdin_bytes
+            && seen.resizes.len() >= script.wait_resizes
     };
     while !ready(&seen.lock().unwrap()) {
         let Some(Ok(msg)) = ws.next().await else {
@@ -156,6 +136,13 @@ fn frame(channel: u8, data: &[u8]) -> Vec<u8> {
 
 fn success() -> Vec<u8> {
     frame(3, br#"{"metadata":{},"status":"Success"}"#)
+}
+
+fn exit_status(code: i32) -> Vec<u8> {
+    let status = json!({"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+        "message": "command terminated with non-zero exit code",
+        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}});
+    frame(3, &serde_json::to_vec(&status).unwrap())
 }
 
 fn cluster(url: &str) -> Cluster {
@@ -209,48 +196,74 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("test timed out")
 }
 
+fn io(
+    out: &Sink,
+    err: &Sink,
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    size: Option<(u16, u16)>,
+) -> Io<Sink, Sink> {
+    Io {
+        stdout: out.clone(),
+        stderr: err.clone(),
+        stdin: StdinSource::Channel(rx),
+        size,
+        follow_resize: false,
+    }
+}
+
+/// Waits (bounded) until the fake saw the lease end.
+async fn lease_ended(seen: &Arc<Mutex<Seen>>) -> bool {
+    for _ in 0..100 {
+        if seen.lock().unwrap().lease_ended {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn command_mode_keeps_streams_apart_and_returns_the_exit_code() {
+async fn a_command_keeps_streams_apart_holds_its_stdin_and_returns_its_exit_code() {
     let (url, seen) = start(Script {
-        send: vec![frame(1, b"out\n"), frame(2, b"err\n"), success()],
-        wait_stdin_eof: true,
+        send: vec![frame(1, b"out\n"), frame(2, b"err\n"), exit_status(7)],
+        wait_stdin_eof: false,
+        wait_stdin_bytes: 0,
         wait_resizes: 0,
-        exit_code: 7,
     })
     .await;
     let c = cluster(&url);
     let (out, err) = (Sink::default(), Sink::default());
     let (_tx, rx) = tokio::sync::mpsc::channel(1);
+    let command = ["ss".to_owned(), "-tlnp".to_owned()];
     let plan = Plan {
         pod: "api",
         container: "debugger-x",
+        command: &command,
         tty: false,
-        forward_stdin: false,
-        stdin_handshake: true,
+        stdin: false,
+        target_runtime_id: None,
+        session_id: "dd-abc",
     };
-    let io = Io {
-        stdout: out.clone(),
-        stderr: err.clone(),
-        stdin: StdinSource::Channel(rx),
-        size: None,
-        follow_resize: false,
-    };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
-        .await
-        .unwrap();
-    assert_eq!(
-        code, 7,
-        "the exit code comes from the container's terminated state"
-    );
+    let code = bounded(run(
+        &c,
+        &plan,
+        io(&out, &err, rx, None),
+        &Printer::with(true, false),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(code, 7, "the exit code comes from the exec Status");
     assert_eq!(out.text(), "out\n");
     assert_eq!(err.text(), "err\n");
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.stdin, [0x06], "exactly the handshake byte, then EOF");
-    assert!(seen.stdin_closed);
-    assert_eq!(seen.gets, 1);
-    let q = &seen.attach_query;
     assert!(
-        q.starts_with("/api/v1/namespaces/default/pods/api/attach?"),
+        seen.stdin.is_empty() && !seen.stdin_closed,
+        "stdin held open, unwritten"
+    );
+    assert!(seen.lease_query.is_empty(), "a command is its own lease");
+    let q = &seen.session_query;
+    assert!(
+        q.starts_with("/api/v1/namespaces/default/pods/api/exec?"),
         "{q}"
     );
     for part in [
@@ -258,6 +271,10 @@ async fn command_mode_keeps_streams_apart_and_returns_the_exit_code() {
         "stdin=true",
         "stdout=true",
         "stderr=true",
+        "command=distroless-debug-cmd",
+        "command=dd-abc",
+        "command=ss",
+        "command=-tlnp",
     ] {
         assert!(q.contains(part), "{q} lacks {part}");
     }
@@ -265,12 +282,12 @@ async fn command_mode_keeps_streams_apart_and_returns_the_exit_code() {
 }
 
 #[tokio::test]
-async fn piped_stdin_follows_the_handshake_and_ends_with_eof() {
+async fn piped_stdin_ends_with_eof_and_a_lease_runs_beside_the_session() {
     let (url, seen) = start(Script {
         send: vec![frame(1, b"hi\n"), success()],
         wait_stdin_eof: true,
+        wait_stdin_bytes: 0,
         wait_resizes: 0,
-        exit_code: 0,
     })
     .await;
     let c = cluster(&url);
@@ -278,40 +295,67 @@ async fn piped_stdin_follows_the_handshake_and_ends_with_eof() {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tx.send(b"hi\n".to_vec()).await.unwrap();
     drop(tx); // EOF, as `echo hi |` gives
+    let command = ["cat".to_owned()];
     let plan = Plan {
         pod: "api",
         container: "debugger-x",
+        command: &command,
         tty: false,
-        forward_stdin: true,
-        stdin_handshake: true,
+        stdin: true,
+        target_runtime_id: Some("c0ffee"),
+        session_id: "dd-abc",
     };
-    let io = Io {
-        stdout: out.clone(),
-        stderr: Sink::default(),
-        stdin: StdinSource::Channel(rx),
-        size: None,
-        follow_resize: false,
-    };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
-        .await
-        .unwrap();
+    let code = bounded(run(
+        &c,
+        &plan,
+        io(&out, &Sink::default(), rx, None),
+        &Printer::with(true, false),
+    ))
+    .await
+    .unwrap();
     assert_eq!(code, 0);
     assert_eq!(out.text(), "hi\n");
+    assert!(
+        lease_ended(&seen).await,
+        "the lease is closed when the session ends"
+    );
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.stdin, b"\x06hi\n");
+    assert_eq!(seen.stdin, b"hi\n");
     assert!(
         seen.stdin_closed,
         "stdin EOF reached the server (shutdown, not drop)"
     );
+    assert!(
+        seen.session_query.contains("command=distroless-debug&"),
+        "{}",
+        seen.session_query
+    );
+    assert!(seen.session_query.contains("command=c0ffee"));
+    let lease = &seen.lease_query;
+    for part in [
+        "stdin=true",
+        "command=distroless-debug-lease",
+        "command=dd-abc",
+    ] {
+        assert!(lease.contains(part), "{lease} lacks {part}");
+    }
+    assert!(
+        !lease.contains("stdout=true") && !lease.contains("command=cat"),
+        "{lease}"
+    );
+    assert!(
+        seen.lease_stdin.is_empty(),
+        "nothing is written to the lease"
+    );
 }
 
 #[tokio::test]
-async fn tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
+async fn a_tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
     let (url, seen) = start(Script {
-        send: vec![frame(1, b"[debug app] / # "), success()],
+        send: vec![frame(1, b"[debug app] # "), exit_status(3)],
         wait_stdin_eof: false,
+        wait_stdin_bytes: 7,
         wait_resizes: 2,
-        exit_code: 3,
     })
     .await;
     let c = cluster(&url);
@@ -321,24 +365,26 @@ async fn tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
     let plan = Plan {
         pod: "api",
         container: "debugger-x",
+        command: &[],
         tty: true,
-        forward_stdin: true,
-        stdin_handshake: false,
+        stdin: true,
+        target_runtime_id: None,
+        session_id: "dd-abc",
     };
-    let io = Io {
-        stdout: out.clone(),
-        stderr: Sink::default(),
-        stdin: StdinSource::Channel(rx),
-        size: Some((80, 24)),
-        follow_resize: false,
-    };
-    let code = bounded(run_with(&c, &plan, &Printer::with(true, false), io, None))
-        .await
-        .unwrap();
+    let code = bounded(run(
+        &c,
+        &plan,
+        io(&out, &Sink::default(), rx, Some((80, 24))),
+        &Printer::with(true, false),
+    ))
+    .await
+    .unwrap();
     drop(tx);
     assert_eq!(code, 3);
-    assert_eq!(out.text(), "[debug app] / # ");
+    assert_eq!(out.text(), "[debug app] # ");
+    assert!(lease_ended(&seen).await);
     let seen = seen.lock().unwrap();
+    assert_eq!(seen.stdin, b"exit 3\r");
     assert_eq!(
         seen.resizes,
         [
@@ -346,9 +392,10 @@ async fn tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
             json!({"Width": 80, "Height": 24})
         ]
     );
-    assert!(seen.attach_query.contains("tty=true"));
+    assert!(seen.session_query.contains("tty=true"));
     assert!(
-        !seen.attach_query.contains("stderr=true"),
+        !seen.session_query.contains("stderr=true"),
         "no stderr with a TTY"
     );
+    assert!(seen.lease_query.contains("command=distroless-debug-lease"));
 }

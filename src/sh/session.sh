@@ -1,0 +1,93 @@
+# distroless-debug session (POSIX sh): every shell and command runs through exec as
+#   sh -c SCRIPT MODE ID CONTAINER_ID [COMMAND [ARG...]]
+# MODE ($0): distroless-debug        a shell, or a command with the client's stdin;
+#            distroless-debug-lease  holds the session ID until the client is gone (its stdin
+#                                    ends: exit, kill, lost connection), then ends that session;
+#            distroless-debug-cmd    a command without input: its stdin is its own lease.
+# ID: the session's ID, to find it (letters, digits and dashes, so a plain grep pattern: busybox
+# grep -F stops at the first NUL of a cmdline). CONTAINER_ID: the target container's runtime ID
+# when the pod shares one PID namespace (the target's main process is then not PID 1), else empty.
+# The session stays the parent of what it runs, so that it can be found and ended in order.
+dd_id=$1
+dd_cid=$2
+shift 2
+
+if [ "$0" = distroless-debug-lease ]; then
+  while read -r _; do :; done
+  for dd_f in $(grep -l -e "$dd_id" /proc/[0-9]*/cmdline 2>/dev/null); do
+    dd_p=${dd_f%/cmdline}
+    dd_p=${dd_p#/proc/}
+    [ "$dd_p" != $$ ] && [ "/proc/$dd_p/ns/mnt" -ef /proc/$$/ns/mnt ] && dd_end "$dd_p"
+  done
+  exit 0
+fi
+
+dd_target "$dd_cid"
+TARGET_ROOT=/proc/$TARGET_PID/root
+export TARGET_PID TARGET_ROOT
+
+if [ "$0" = distroless-debug-cmd ]; then
+  # stdin is the lease: the client closes it only when it is gone.
+  exec 3<&0 </dev/null
+  (
+    read -r dd_me _ </proc/self/stat
+    while read -r _ <&3; do :; done
+    dd_children $$
+    for dd_c in $dd_k; do [ "$dd_c" = "$dd_me" ] || dd_end "$dd_c"; done
+  ) &
+  dd_w=$!
+  exec 3<&-
+  "$@"
+  dd_rc=$?
+  # Silently: a shell reports a job ended by a signal on the stderr of its wait.
+  kill "$dd_w" 2>/dev/null
+  wait "$dd_w" 2>/dev/null
+  exit "$dd_rc"
+fi
+if [ "$#" -gt 0 ]; then
+  "$@"
+  exit
+fi
+if ! [ -t 0 ]; then
+  # A script on stdin.
+  sh
+  exit
+fi
+
+# UID, GID and effective capabilities of process $1.
+dd_ids() {
+  dd_u=?
+  dd_g=?
+  dd_cap=0
+  while read -r dd_a dd_b _; do
+    case $dd_a in Uid:) dd_u=$dd_b ;; Gid:) dd_g=$dd_b ;; CapEff:) dd_cap=$dd_b ;; esac
+  done <"/proc/$1/status"
+}
+dd_ids "$TARGET_PID"
+dd_tu=$dd_u
+dd_tg=$dd_g
+dd_ids self
+dd_ptrace=no
+[ $((0x$dd_cap >> 19 & 1)) = 1 ] && dd_ptrace=yes
+if cd "$TARGET_ROOT" 2>/dev/null; then
+  dd_files="\$TARGET_ROOT = $TARGET_ROOT, the working directory"
+elif [ "$dd_ptrace" = no ] && { [ "$dd_u" != "$dd_tu" ] || [ "$dd_g" != "$dd_tg" ]; }; then
+  dd_files="not readable: reading $TARGET_ROOT needs the target's UID and GID or CAP_SYS_PTRACE, and this shell has neither"
+else
+  dd_files="not readable: $TARGET_ROOT is denied to this shell"
+fi
+dd_cmd=$(tr '\0' ' ' <"/proc/$TARGET_PID/cmdline" 2>/dev/null)
+{
+  printf 'distroless-debug: target container "%s", PID %s: %s\n' \
+    "${DISTROLESS_DEBUG_TARGET:-?}" "$TARGET_PID" "${dd_cmd:-?}"
+  printf '  target:      UID %s, GID %s\n' "$dd_tu" "$dd_tg"
+  printf '  this shell:  UID %s, GID %s, CAP_SYS_PTRACE %s\n' "$dd_u" "$dd_g" "$dd_ptrace"
+  printf '  its files:   %s\n' "$dd_files"
+  printf '  its env:     target_env\n'
+} >&2
+dd_ps='$'
+[ "$dd_u" = 0 ] && dd_ps='#'
+PS1="[debug ${DISTROLESS_DEBUG_TARGET:-target}] $dd_ps " ENV=/proc/self/fd/9 sh -i 9<<'RC'
+target_env() { tr '\0' '\n' <"/proc/$TARGET_PID/environ"; }
+exec 9<&-
+RC
