@@ -479,6 +479,7 @@ async fn one(
         stdin: input.is_some(),
         target_runtime_id: prepared.target_runtime_id.as_deref(),
         session_id: &session_id,
+        ends_container: prepared.ends_with_session,
     };
     let t1 = Instant::now();
     match session::run(cluster, &plan, io, &quiet).await {

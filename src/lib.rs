@@ -78,6 +78,8 @@ pub struct Prepared {
     pub target_runtime_id: Option<String>,
     /// An existing container was chosen instead of adding one.
     pub reused: bool,
+    /// The container was added for this session and ends with it ([`spec::Mode::Session`]).
+    pub ends_with_session: bool,
 }
 
 /// Whether a new container is kept for reuse: always for a COMMAND, for a shell only with
@@ -144,6 +146,7 @@ async fn session_for(
         stdin: options.session.stdin,
         target_runtime_id: prepared.target_runtime_id.as_deref(),
         session_id: &session_id,
+        ends_container: prepared.ends_with_session,
     };
     let io = session::Io {
         stdout: tokio::io::stdout(),
@@ -248,12 +251,13 @@ pub async fn prepare_in(
     let target_container = target::choose_container(pod, requested_target)?;
     target::check_container_running(pod, &target_container)?;
     let runtime_id = spec::target_runtime_id(pod, &target_container);
-    let prepared = |container: String, reused| Prepared {
+    let prepared = |container: String, reused, ends_with_session| Prepared {
         pod: pod_name.clone(),
         container,
         target: target_container.clone(),
         target_runtime_id: runtime_id.clone(),
         reused,
+        ends_with_session,
     };
 
     let input = |name, mode, probed| spec::Input {
@@ -287,7 +291,7 @@ pub async fn prepare_in(
                 printer.status(&format!(
                     "Reusing debug container {name} in pod {pod_name} (--new for a fresh one)"
                 ));
-                return Ok(prepared(name, true));
+                return Ok(prepared(name, true, false));
             }
             reuse::Reuse::Starting(name) => {
                 printer.status(&format!(
@@ -307,7 +311,7 @@ pub async fn prepare_in(
                 if let Started::Terminated { exit_code } = started {
                     return Err(keep_alive_ended(name, exit_code, image));
                 }
-                return Ok(prepared(name, true));
+                return Ok(prepared(name, true, false));
             }
             reuse::Reuse::None { skipped } => {
                 for note in skipped {
@@ -387,7 +391,7 @@ pub async fn prepare_in(
     if let Started::Terminated { exit_code } = started {
         return Err(keep_alive_ended(name, exit_code, image));
     }
-    Ok(prepared(name, false))
+    Ok(prepared(name, false, mode == spec::Mode::Session))
 }
 
 /// Adds the probe container for `input` and waits for it to end: the target's UID and GID from

@@ -253,11 +253,11 @@ pub fn find(pod: &Pod, req: &Request<'_>, now: Timestamp) -> Reuse {
                 starting.get_or_insert(r.name);
             }
             None => return Reuse::Running(r.name),
-            // Only say why for containers that nearly matched: running ones of the same request
-            // shape, or the one named with -c.
+            // Only say why for containers that nearly matched: running or starting ones of the
+            // same request shape, or the one named with -c.
             Some(why)
                 if req.name.is_some()
-                    || (r.state == State::Running
+                    || ((r.state == State::Running || is_starting(&r, now))
                         && r.keep_alive
                         && r.spec.as_deref() == Some(req.spec)) =>
             {

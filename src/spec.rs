@@ -285,8 +285,9 @@ pub enum ExecMode {
     Session,
     /// A command without input: its stdin is its own lease.
     Command,
-    /// Holds session `id` until the client is gone, then ends that session.
-    Lease,
+    /// Holds session `id` until the client is gone, then ends that session, and the container
+    /// too when it ends with its session ([`Mode::Session`]).
+    Lease { ends_container: bool },
 }
 
 impl ExecMode {
@@ -294,7 +295,12 @@ impl ExecMode {
         match self {
             ExecMode::Session => "distroless-debug",
             ExecMode::Command => "distroless-debug-cmd",
-            ExecMode::Lease => "distroless-debug-lease",
+            ExecMode::Lease {
+                ends_container: false,
+            } => "distroless-debug-lease",
+            ExecMode::Lease {
+                ends_container: true,
+            } => "distroless-debug-lease-all",
         }
     }
 }
@@ -316,7 +322,7 @@ pub fn exec_command(
         session_id.to_owned(),
         target_runtime_id.unwrap_or_default().to_owned(),
     ];
-    if mode != ExecMode::Lease {
+    if !matches!(mode, ExecMode::Lease { .. }) {
         argv.extend(command.iter().cloned());
     }
     argv
@@ -856,8 +862,19 @@ mod tests {
             argv[3..],
             ["distroless-debug-cmd", "dd-abc", "c0ffee", "ss", "-tlnp"]
         );
-        let lease = exec_command(ExecMode::Lease, "dd-abc", None, &["ignored".into()]);
-        assert_eq!(lease[3..], ["distroless-debug-lease", "dd-abc", ""]);
+        let lease = |ends_container| {
+            exec_command(
+                ExecMode::Lease { ends_container },
+                "dd-abc",
+                None,
+                &["ignored".into()],
+            )
+        };
+        assert_eq!(lease(false)[3..], ["distroless-debug-lease", "dd-abc", ""]);
+        assert_eq!(
+            lease(true)[3..],
+            ["distroless-debug-lease-all", "dd-abc", ""]
+        );
     }
 
     #[test]

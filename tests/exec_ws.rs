@@ -243,6 +243,7 @@ async fn a_command_keeps_streams_apart_holds_its_stdin_and_returns_its_exit_code
         stdin: false,
         target_runtime_id: None,
         session_id: "dd-abc",
+        ends_container: false,
     };
     let code = bounded(run(
         &c,
@@ -304,6 +305,7 @@ async fn piped_stdin_ends_with_eof_and_a_lease_runs_beside_the_session() {
         stdin: true,
         target_runtime_id: Some("c0ffee"),
         session_id: "dd-abc",
+        ends_container: false,
     };
     let code = bounded(run(
         &c,
@@ -370,6 +372,7 @@ async fn a_tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
         stdin: true,
         target_runtime_id: None,
         session_id: "dd-abc",
+        ends_container: true,
     };
     let code = bounded(run(
         &c,
@@ -397,5 +400,8 @@ async fn a_tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
         !seen.session_query.contains("stderr=true"),
         "no stderr with a TTY"
     );
-    assert!(seen.lease_query.contains("command=distroless-debug-lease"));
+    assert!(
+        seen.lease_query
+            .contains("command=distroless-debug-lease-all")
+    );
 }

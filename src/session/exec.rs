@@ -37,6 +37,9 @@ pub struct Plan<'a> {
     pub target_runtime_id: Option<&'a str>,
     /// See [`spec::session_id`].
     pub session_id: &'a str,
+    /// The container ends with this session (it was added for it and is not kept): the lease
+    /// ends it too.
+    pub ends_container: bool,
 }
 
 impl Plan<'_> {
@@ -138,7 +141,13 @@ where
             Some(
                 timed(
                     cluster.request_timeout,
-                    api.exec(plan.pod, plan.argv(ExecMode::Lease), &lease_params),
+                    api.exec(
+                        plan.pod,
+                        plan.argv(ExecMode::Lease {
+                            ends_container: plan.ends_container,
+                        }),
+                        &lease_params,
+                    ),
                 )
                 .await,
             )
@@ -248,6 +257,7 @@ mod tests {
             stdin,
             target_runtime_id: None,
             session_id: "dd-abc",
+            ends_container: false,
         };
         let cmd: &'static [String] = Box::leak(cmd.into_boxed_slice());
         assert_eq!(plan(&[], true, true).mode(), ExecMode::Session);
@@ -260,7 +270,9 @@ mod tests {
             argv[3..],
             ["distroless-debug-cmd", "dd-abc", "", "ss", "-tlnp"]
         );
-        let lease = plan(cmd, true, false).argv(ExecMode::Lease);
+        let lease = plan(cmd, true, false).argv(ExecMode::Lease {
+            ends_container: false,
+        });
         assert_eq!(lease[3..], ["distroless-debug-lease", "dd-abc", ""]);
     }
 

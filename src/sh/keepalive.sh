@@ -1,9 +1,9 @@
 # distroless-debug keep-alive (POSIX sh): the main process of every debug container.
 # Shells and commands come through exec (session.sh); this keeps the container alive and ends
-# it: at its time to live (DISTROLESS_DEBUG_TTL seconds), on TERM from the kubelet, and, unless
-# the container is kept for reuse (DISTROLESS_DEBUG_KEEPALIVE=1), as soon as no session runs in
-# it any more (or none came within a minute). It prints nothing else: a container's output is
-# its log, readable with pods/log.
+# it: at its time to live (DISTROLESS_DEBUG_TTL seconds), or on TERM (from the kubelet, or from
+# the lease of the session a container that is not kept for reuse ends with), and, unless the
+# container is kept for reuse (DISTROLESS_DEBUG_KEEPALIVE=1), after a minute if no session came.
+# It prints nothing else: a container's output is its log, readable with pods/log.
 
 # Ends every session (see dd_children), then this process: the container ends with it.
 dd_stop() {
@@ -20,24 +20,15 @@ dd_tick=
 trap dd_stop TERM INT HUP
 sleep "$dd_ttl" &
 dd_clock=$!
-if [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" = 1 ]; then
-  wait "$dd_clock"
-else
-  dd_had=0
-  dd_idle=0
-  while kill -0 "$dd_clock" 2>/dev/null; do
-    sleep 2 &
-    dd_tick=$!
-    wait "$dd_tick"
-    dd_children 0
-    if [ "$dd_k" != " $$" ]; then
-      dd_had=1
-      dd_idle=0
-    else
-      dd_idle=$((dd_idle + 2))
-      [ "$dd_had" = 1 ] || [ "$dd_idle" -ge 60 ] && dd_stop
-    fi
-  done
+if [ "${DISTROLESS_DEBUG_KEEPALIVE:-}" != 1 ]; then
+  dd_grace=60
+  [ "$dd_ttl" -lt 60 ] && dd_grace=$dd_ttl
+  sleep "$dd_grace" &
+  dd_tick=$!
+  wait "$dd_tick"
+  dd_children 0
+  [ "$dd_k" = " $$" ] && dd_stop
 fi
+wait "$dd_clock"
 printf 'distroless-debug: time to live of %ss reached; ending the debug container\n' "$dd_ttl" >&2
 dd_stop

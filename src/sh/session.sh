@@ -3,6 +3,7 @@
 # MODE ($0): distroless-debug        a shell, or a command with the client's stdin;
 #            distroless-debug-lease  holds the session ID until the client is gone (its stdin
 #                                    ends: exit, kill, lost connection), then ends that session;
+#            distroless-debug-lease-all  the same, then the container (see keepalive.sh);
 #            distroless-debug-cmd    a command without input: its stdin is its own lease.
 # ID: the session's ID, to find it (letters, digits and dashes, so a plain grep pattern: busybox
 # grep -F stops at the first NUL of a cmdline). CONTAINER_ID: the target container's runtime ID
@@ -12,15 +13,20 @@ dd_id=$1
 dd_cid=$2
 shift 2
 
-if [ "$0" = distroless-debug-lease ]; then
+case $0 in distroless-debug-lease*)
   while read -r _; do :; done
   for dd_f in $(grep -l -e "$dd_id" /proc/[0-9]*/cmdline 2>/dev/null); do
     dd_p=${dd_f%/cmdline}
     dd_p=${dd_p#/proc/}
     [ "$dd_p" != $$ ] && [ "/proc/$dd_p/ns/mnt" -ef /proc/$$/ns/mnt ] && dd_end "$dd_p"
   done
+  if [ "$0" = distroless-debug-lease-all ]; then
+    dd_children 0
+    for dd_p in $dd_k; do [ "$dd_p" = $$ ] || kill -TERM "$dd_p"; done
+  fi
   exit 0
-fi
+  ;;
+esac
 
 dd_target "$dd_cid"
 TARGET_ROOT=/proc/$TARGET_PID/root

@@ -8,6 +8,7 @@ mod completion;
 mod docs_rbac;
 mod faults;
 mod harness;
+mod lifetime;
 mod matrix;
 mod pod_security;
 mod rbac;

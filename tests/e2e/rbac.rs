@@ -25,6 +25,11 @@ const RULES: [(&str, &str); 7] = [
     ("events", "watch"),
 ];
 
+/// Binds `user` in `ns` to a Role with every rule the plugin needs.
+pub fn bind_all(ns: &str, user: &str) {
+    bind_without(ns, user, &[]);
+}
+
 /// Binds `user` in `ns` to a Role with every rule but `missing`.
 fn bind_all_but(ns: &str, user: &str, missing: Option<(&str, &str)>) {
     bind_without(ns, user, missing.as_slice());
@@ -44,7 +49,7 @@ fn bind_without(ns: &str, user: &str, missing: &[(&str, &str)]) {
         }
     }
     yaml.push_str(&format!(
-        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: all-but-one, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: all-but-one}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}\n"
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: all-but-one-{user}, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: all-but-one}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}\n"
     ));
     cluster().apply(&yaml);
 }

@@ -15,13 +15,13 @@ const STEP: Duration = Duration::from_secs(30);
 const END: Duration = Duration::from_secs(60);
 
 /// The plugin's process, the child of the PTY's `sh -c`, and what it started.
-struct Plugin {
-    pid: u32,
+pub struct Plugin {
+    pub pid: u32,
     descendants: Vec<u32>,
 }
 
 impl Plugin {
-    fn of(pty: &Pty) -> Plugin {
+    pub fn of(pty: &Pty) -> Plugin {
         let deadline = Instant::now() + STEP;
         // The wrapper runs `stty -g` first: look for the child that runs the plugin's binary.
         let plugin = std::fs::canonicalize(PLUGIN).expect("the plugin binary");
@@ -45,7 +45,7 @@ impl Plugin {
         Plugin { pid, descendants }
     }
 
-    fn signal(&self, name: &str) {
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.pid.to_string()])
             .status()
@@ -53,7 +53,7 @@ impl Plugin {
         assert!(status.success(), "kill -{name} {}", self.pid);
     }
 
-    fn alive(pid: u32) -> bool {
+    pub fn alive(pid: u32) -> bool {
         Path::new(&format!("/proc/{pid}")).exists()
     }
 }
