@@ -63,7 +63,11 @@ Exit status:
                       kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]\n       \
                       kubectl distroless-debug completion bash|zsh|fish|powershell",
     after_help = EXAMPLES,
-    max_term_width = 100
+    max_term_width = 100,
+    // kubectl (pflag) takes the last value of a repeated flag: `-n a -n b` is namespace b,
+    // `--context x --context y` is context y. clap's default is a usage error. Flags that
+    // collect (`--env`, `--as-group`, TARGETs) are `Append` and keep appending.
+    args_override_self = true
 )]
 #[allow(clippy::struct_excessive_bools)] // flags are bools
 pub struct Cli {

@@ -719,6 +719,168 @@ mod tests {
     }
 
     #[test]
+    fn repeated_flags_take_the_last_value_as_kubectl() {
+        let o = opts(
+            &[
+                "pod/api",
+                "-n",
+                "shop",
+                "--namespace=shop",
+                "--context",
+                "staging",
+                "--context",
+                "prod",
+                "--cluster=a",
+                "--cluster",
+                "b",
+                "--user",
+                "u1",
+                "--user=u2",
+                "--kubeconfig",
+                "/first",
+                "--kubeconfig",
+                "/second",
+                "--as",
+                "alice",
+                "--as",
+                "bob",
+                "--request-timeout",
+                "1s",
+                "--request-timeout",
+                "3s",
+                "--image",
+                "busybox:1.37",
+                "--image",
+                "alpine:3",
+                "--image-pull-policy",
+                "Always",
+                "--image-pull-policy",
+                "Never",
+                // Only the last value is checked: an invalid first one is replaced.
+                "--profile",
+                "legacy",
+                "--profile",
+                "netadmin",
+                "--profile=baseline",
+                "-c",
+                "one",
+                "-c",
+                "two",
+                "--target",
+                "side",
+                "--target",
+                "app",
+                "--timeout",
+                "1m",
+                "--timeout",
+                "90s",
+                "--ttl",
+                "5m",
+                "--ttl",
+                "2h",
+                "--reason",
+                "first",
+                "--reason",
+                "INC-9",
+                "-v",
+                "2",
+                "-v",
+                "6",
+                "-i",
+                "--stdin",
+                "-q",
+                "-q",
+                "--new",
+                "--new",
+                "--",
+                "id",
+            ],
+            &env(true),
+        )
+        .unwrap();
+        let c = &o.connection;
+        assert_eq!(c.namespace.as_deref(), Some("shop"));
+        assert_eq!(c.context.as_deref(), Some("prod"));
+        assert_eq!(c.cluster.as_deref(), Some("b"));
+        assert_eq!(c.user.as_deref(), Some("u2"));
+        assert_eq!(
+            c.kubeconfig.as_deref(),
+            Some(std::path::Path::new("/second"))
+        );
+        assert_eq!(c.impersonate.as_deref(), Some("bob"));
+        assert_eq!(c.request_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(o.container.image, "alpine:3");
+        assert_eq!(o.container.pull_policy.as_deref(), Some("Never"));
+        assert_eq!(o.container.profile, Profile::Baseline);
+        assert_eq!(o.container.name.as_deref(), Some("two"));
+        assert_eq!(o.target_container.as_deref(), Some("app"));
+        assert_eq!(o.timeout, Duration::from_secs(90));
+        assert_eq!(o.ttl, Duration::from_secs(7200));
+        assert_eq!(o.reason.as_deref(), Some("INC-9"));
+        assert_eq!(o.verbosity, 6);
+        assert!(o.session.stdin && o.quiet && o.new);
+
+        let o = opts(
+            &[
+                "-l",
+                "app=web",
+                "-l",
+                "app=api",
+                "-o",
+                "json",
+                "-o",
+                "jsonl",
+                "--max-parallel",
+                "2",
+                "--max-parallel",
+                "8",
+                "--",
+                "id",
+            ],
+            &env(false),
+        )
+        .unwrap();
+        assert_eq!(o.selector.as_deref(), Some("app=api"));
+        assert_eq!(o.output, Output::Jsonl);
+        assert_eq!(o.max_parallel, 8);
+    }
+
+    #[test]
+    fn repeatable_flags_append() {
+        let o = opts(
+            &[
+                "pod/a",
+                "pod/b",
+                "--env",
+                "A=1",
+                "--env=B=2",
+                "--env",
+                "C=3",
+                "--as-group",
+                "dev",
+                "--as-group=ops",
+                "--as-group",
+                "audit",
+                "--",
+                "id",
+            ],
+            &env(false),
+        )
+        .unwrap();
+        assert_eq!(
+            o.container.env,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "2".to_owned()),
+                ("C".to_owned(), "3".to_owned())
+            ]
+        );
+        assert_eq!(o.connection.impersonate_groups, ["dev", "ops", "audit"]);
+        let names: Vec<&str> = o.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
     fn many_pods_list_and_new_flags() {
         let e = env(false);
         let o = opts(&["pod/a", "pod/b", "--", "true"], &e).unwrap();
