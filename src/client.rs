@@ -9,7 +9,9 @@
 //! - proxies: the cluster's `proxy-url`, else `HTTPS_PROXY`/`HTTP_PROXY` by the cluster URL's
 //!   scheme, unless `NO_PROXY` matches the *cluster* host. kube 5.0.0 matches `NO_PROXY`
 //!   against the proxy URL, so we decide ourselves and set `Config::proxy_url`;
-//! - TLS is verified unless the kubeconfig says `insecure-skip-tls-verify`.
+//! - TLS is verified unless the kubeconfig says `insecure-skip-tls-verify`;
+//! - a `--context`, `--cluster` or `--user` that names no entry is reported with the names
+//!   that exist, before kube reads the entries ([`select`]).
 //!
 //! Exec credential plugins run on the first request, which the caller makes (GET pod) before
 //! the terminal goes raw, so their prompts and stderr reach the user.
@@ -22,7 +24,7 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::error::{Error, Scope};
+use crate::error::{Error, KubeconfigEntry, NamedBy, Scope};
 use crate::options::Connection;
 
 /// A ready client and where it points.
@@ -239,39 +241,120 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     }
 }
 
+/// The kubeconfig entries a run uses.
+#[derive(Debug, Clone)]
+struct Selection {
+    context: String,
+    cluster: kube::config::Cluster,
+    /// The user entry's name: `--user`, else the context's (which may name no entry: then
+    /// there are no credentials, as with kubectl and kube).
+    user: Option<String>,
+}
+
+/// Finds the context, cluster and user entries the way kube will when it builds the config,
+/// so that a name that is not there is reported first, with the names that are. kube 5 says
+/// only `failed to load current context: NAME`; kubectl `context was not found for specified
+/// context: NAME`. Neither lists what exists.
+///
+/// As in kube and client-go: the context comes from `--context`, else `current-context`; the
+/// cluster from `--cluster`, else the context's; the user from `--user`, else the context's.
+/// A `--user` that names no entry is an error (client-go: `auth info "NAME" does not exist`);
+/// a context's user that names none means no credentials, which both accept.
+fn select(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<Selection, Error> {
+    let contexts = || {
+        sorted_names(
+            kubeconfig
+                .contexts
+                .iter()
+                .filter(|c| c.context.is_some())
+                .map(|c| &c.name),
+        )
+    };
+    // An empty flag is an unset one, as with kubectl.
+    let flag = conn.context.as_ref().filter(|c| !c.is_empty());
+    let (context_name, named_by) = match (flag, &kubeconfig.current_context) {
+        (Some(flag), _) => (flag.clone(), NamedBy::Flag),
+        (None, Some(current)) if !current.is_empty() => (current.clone(), NamedBy::CurrentContext),
+        (None, _) => {
+            return Err(Error::NoCurrentContext {
+                available: contexts(),
+            });
+        }
+    };
+    let Some(context) = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.as_ref())
+    else {
+        return Err(Error::NoSuchEntry {
+            entry: KubeconfigEntry::Context,
+            name: context_name,
+            named_by,
+            available: contexts(),
+        });
+    };
+    let (cluster_name, named_by) = match &conn.cluster {
+        Some(flag) => (flag.clone(), NamedBy::Flag),
+        None => (
+            context.cluster.clone(),
+            NamedBy::Context(context_name.clone()),
+        ),
+    };
+    let Some(cluster) = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster_name)
+        .and_then(|c| c.cluster.as_ref())
+    else {
+        return Err(Error::NoSuchEntry {
+            entry: KubeconfigEntry::Cluster,
+            name: cluster_name,
+            named_by,
+            available: sorted_names(
+                kubeconfig
+                    .clusters
+                    .iter()
+                    .filter(|c| c.cluster.is_some())
+                    .map(|c| &c.name),
+            ),
+        });
+    };
+    // A user entry without a body is a user without credentials to kube and client-go alike.
+    if let Some(user) = &conn.user
+        && !kubeconfig.auth_infos.iter().any(|u| &u.name == user)
+    {
+        return Err(Error::NoSuchEntry {
+            entry: KubeconfigEntry::User,
+            name: user.clone(),
+            named_by: NamedBy::Flag,
+            available: sorted_names(kubeconfig.auth_infos.iter().map(|u| &u.name)),
+        });
+    }
+    Ok(Selection {
+        user: conn.user.clone().or_else(|| context.user.clone()),
+        context: context_name,
+        cluster: cluster.clone(),
+    })
+}
+
+fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut names: Vec<String> = names.cloned().collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Builds the client. No request is made here.
 pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     let kubeconfig = load_kubeconfig(conn)?;
-    let context_name = conn
-        .context
-        .clone()
-        .or_else(|| kubeconfig.current_context.clone());
-    let context = context_name.as_ref().and_then(|name| {
-        kubeconfig
-            .contexts
-            .iter()
-            .find(|c| &c.name == name)
-            .and_then(|c| c.context.clone())
-    });
-    let cluster_name = conn
-        .cluster
-        .clone()
-        .or_else(|| context.as_ref().map(|c| c.cluster.clone()));
-    let kubeconfig_proxy = cluster_name.as_ref().and_then(|name| {
-        kubeconfig
-            .clusters
-            .iter()
-            .find(|c| &c.name == name)
-            .and_then(|c| c.cluster.as_ref())
-            .and_then(|c| c.proxy_url.clone())
-    });
-    let user_name = conn
-        .user
-        .clone()
-        .or_else(|| context.as_ref().and_then(|c| c.user.clone()));
+    let selection = select(&kubeconfig, conn)?;
+    let kubeconfig_proxy = selection.cluster.proxy_url.clone();
+    let context_name = Some(selection.context.clone());
+    let user_name = selection.user.clone();
 
     let options = KubeConfigOptions {
-        context: conn.context.clone(),
+        context: Some(selection.context.clone()),
         cluster: conn.cluster.clone(),
         user: conn.user.clone(),
     };
@@ -551,6 +634,118 @@ mod tests {
             kubeconfig_paths(None, Some("".as_ref()), Some(home)),
             [PathBuf::from("/home/u/.kube/config")]
         );
+    }
+
+    const ENTRIES: &str = "\
+clusters:
+- {name: b, cluster: {server: 'https://b:6443'}}
+- {name: a, cluster: {server: 'https://a:6443', proxy-url: 'socks5://jump:1080'}}
+users:
+- {name: zed, user: {token: t}}
+- {name: amy, user: {}}
+contexts:
+- {name: prod, context: {cluster: a, user: amy}}
+- {name: dev, context: {cluster: b, user: ghost}}
+- {name: broken, context: {cluster: nope, user: amy}}
+current-context: prod
+";
+
+    fn pick(
+        yaml: &str,
+        context: Option<&str>,
+        cluster: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<Selection, Error> {
+        let conn = Connection {
+            context: context.map(Into::into),
+            cluster: cluster.map(Into::into),
+            user: user.map(Into::into),
+            ..Connection::default()
+        };
+        select(&Kubeconfig::from_yaml(yaml).unwrap(), &conn)
+    }
+
+    #[test]
+    fn select_finds_the_entries_kube_will_use() {
+        let s = pick(ENTRIES, None, None, None).unwrap();
+        assert_eq!(s.context, "prod");
+        assert_eq!(s.cluster.proxy_url.as_deref(), Some("socks5://jump:1080"));
+        assert_eq!(s.user.as_deref(), Some("amy"));
+        // A context's user that names no entry means no credentials, as in kube and kubectl.
+        let s = pick(ENTRIES, Some("dev"), None, None).unwrap();
+        assert_eq!(s.cluster.server.as_deref(), Some("https://b:6443"));
+        assert_eq!(s.user.as_deref(), Some("ghost"));
+        let s = pick(ENTRIES, Some(""), Some("b"), Some("zed")).unwrap();
+        assert_eq!(s.context, "prod");
+        assert_eq!(s.cluster.server.as_deref(), Some("https://b:6443"));
+        assert_eq!(s.user.as_deref(), Some("zed"));
+    }
+
+    #[test]
+    fn names_that_are_not_there_are_reported_with_those_that_are() {
+        let failed = |yaml: &str, c: Option<&str>, cl: Option<&str>, u: Option<&str>| {
+            let e = pick(yaml, c, cl, u).unwrap_err();
+            assert_eq!(e.kind(), "Kubeconfig");
+            assert_eq!(e.exit_code(), 1);
+            (e.to_string(), e.hint().unwrap())
+        };
+        let (msg, hint) = failed(ENTRIES, Some("nosuch"), None, None);
+        assert_eq!(
+            msg,
+            "kubeconfig: no context \"nosuch\" in the kubeconfig; contexts: broken, dev, prod"
+        );
+        assert!(hint.starts_with("pick one with --context NAME"), "{hint}");
+        let (msg, hint) = failed(ENTRIES, None, Some("nosuch"), None);
+        assert_eq!(
+            msg,
+            "kubeconfig: no cluster \"nosuch\" in the kubeconfig; clusters: a, b"
+        );
+        assert!(hint.starts_with("pick one with --cluster NAME"), "{hint}");
+        let (msg, hint) = failed(ENTRIES, None, None, Some("nosuch"));
+        assert_eq!(
+            msg,
+            "kubeconfig: no user \"nosuch\" in the kubeconfig; users: amy, zed"
+        );
+        assert!(hint.starts_with("pick one with --user NAME"), "{hint}");
+        let (msg, hint) = failed(ENTRIES, Some("broken"), None, None);
+        assert_eq!(
+            msg,
+            "kubeconfig: context \"broken\" names cluster \"nope\", which is not in the kubeconfig; clusters: a, b"
+        );
+        assert!(
+            hint.contains("--cluster NAME") && hint.contains("set-context broken --cluster=NAME"),
+            "{hint}"
+        );
+        let (msg, hint) = failed(
+            &ENTRIES.replace("current-context: prod", "current-context: gone"),
+            None,
+            None,
+            None,
+        );
+        assert_eq!(
+            msg,
+            "kubeconfig: current-context \"gone\" names no context in the kubeconfig; contexts: broken, dev, prod"
+        );
+        assert!(
+            hint.contains("--context NAME") && hint.contains("use-context"),
+            "{hint}"
+        );
+        let (msg, _) = failed(
+            &ENTRIES.replace("current-context: prod", ""),
+            None,
+            None,
+            None,
+        );
+        assert_eq!(
+            msg,
+            "kubeconfig: no current context is set and no --context given; contexts: broken, dev, prod"
+        );
+        let (msg, hint) = failed("", Some("x"), None, None);
+        assert_eq!(
+            msg,
+            "kubeconfig: no context \"x\" in the kubeconfig; it has no contexts"
+        );
+        assert!(hint.contains("--kubeconfig"), "{hint}");
     }
 
     #[tokio::test]

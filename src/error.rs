@@ -70,6 +70,81 @@ impl Scope {
     }
 }
 
+/// The kinds of kubeconfig entry that flags name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeconfigEntry {
+    Context,
+    Cluster,
+    User,
+}
+
+impl KubeconfigEntry {
+    fn noun(self) -> &'static str {
+        match self {
+            KubeconfigEntry::Context => "context",
+            KubeconfigEntry::Cluster => "cluster",
+            KubeconfigEntry::User => "user",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            KubeconfigEntry::Context => "contexts",
+            KubeconfigEntry::Cluster => "clusters",
+            KubeconfigEntry::User => "users",
+        }
+    }
+
+    /// The flag that picks one.
+    pub fn flag(self) -> &'static str {
+        match self {
+            KubeconfigEntry::Context => "--context",
+            KubeconfigEntry::Cluster => "--cluster",
+            KubeconfigEntry::User => "--user",
+        }
+    }
+}
+
+/// Where the name of a missing kubeconfig entry came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedBy {
+    /// `--context`, `--cluster` or `--user`.
+    Flag,
+    /// The kubeconfig's `current-context`.
+    CurrentContext,
+    /// The cluster of this context.
+    Context(String),
+}
+
+/// "no context "x" in the kubeconfig; contexts: a, b", or as named by the current context or
+/// a context.
+fn fmt_missing(
+    entry: KubeconfigEntry,
+    name: &str,
+    named_by: &NamedBy,
+    available: &[String],
+) -> String {
+    let what = match named_by {
+        NamedBy::Flag => format!("no {} {name:?} in the kubeconfig", entry.noun()),
+        NamedBy::CurrentContext => {
+            format!("current-context {name:?} names no context in the kubeconfig")
+        }
+        NamedBy::Context(context) => format!(
+            "context {context:?} names {} {name:?}, which is not in the kubeconfig",
+            entry.noun()
+        ),
+    };
+    format!("{what}; {}", fmt_available(entry, available))
+}
+
+fn fmt_available(entry: KubeconfigEntry, available: &[String]) -> String {
+    if available.is_empty() {
+        format!("it has no {}", entry.plural())
+    } else {
+        format!("{}: {}", entry.plural(), available.join(", "))
+    }
+}
+
 /// A permission that a Role grants for some pods only (`resourceNames`), not for `pod`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedOnly {
@@ -89,6 +164,23 @@ pub enum Error {
 
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
+
+    /// `--context`, `--cluster` or `--user` (or the current context, or a context's cluster)
+    /// names an entry the kubeconfig does not have. `available`: the names it has, sorted.
+    #[error("kubeconfig: {}", fmt_missing(*entry, name, named_by, available))]
+    NoSuchEntry {
+        entry: KubeconfigEntry,
+        name: String,
+        named_by: NamedBy,
+        available: Vec<String>,
+    },
+
+    /// Neither `--context` nor `current-context`. `available`: the contexts, sorted.
+    #[error(
+        "kubeconfig: no current context is set and no --context given; {}",
+        fmt_available(KubeconfigEntry::Context, available)
+    )]
+    NoCurrentContext { available: Vec<String> },
 
     #[error("pod {name:?} not found in {}", scope.describe())]
     PodNotFound { name: String, scope: Scope },
@@ -273,7 +365,9 @@ impl Error {
         match self {
             Error::Usage { .. } => "Usage",
             Error::Custom { .. } => "Custom",
-            Error::Kubeconfig { .. } => "Kubeconfig",
+            Error::Kubeconfig { .. }
+            | Error::NoSuchEntry { .. }
+            | Error::NoCurrentContext { .. } => "Kubeconfig",
             Error::PodNotFound { .. } => "PodNotFound",
             Error::WorkloadNotFound { .. } => "WorkloadNotFound",
             Error::NoReadyPod { .. } => "NoReadyPod",
@@ -413,6 +507,28 @@ impl Error {
             Error::Kubeconfig(_) => {
                 "pass --kubeconfig FILE, set KUBECONFIG, or check the file with 'kubectl config view'".to_owned()
             }
+            Error::NoSuchEntry {
+                entry,
+                named_by: NamedBy::Context(context),
+                ..
+            } => format!(
+                "pick one with {} NAME, or fix the context: 'kubectl config set-context {context} --{}=NAME'",
+                entry.flag(),
+                entry.noun()
+            ),
+            Error::NoSuchEntry {
+                entry: KubeconfigEntry::Context,
+                named_by: NamedBy::CurrentContext,
+                ..
+            }
+            | Error::NoCurrentContext { .. } => {
+                "pick one with --context NAME, or make it the current one with 'kubectl config use-context NAME'".to_owned()
+            }
+            Error::NoSuchEntry { entry, .. } => format!(
+                "pick one with {} NAME ('kubectl config get-{}' lists them), or another kubeconfig with --kubeconfig",
+                entry.flag(),
+                entry.plural()
+            ),
             Error::Custom { .. } => {
                 "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
             }
