@@ -11,10 +11,10 @@
 //!   against the proxy URL, so we decide ourselves and set `Config::proxy_url`;
 //! - TLS is verified unless the kubeconfig says `insecure-skip-tls-verify`;
 //! - a `--context`, `--cluster` or `--user` that names no entry is reported with the names
-//!   that exist, before kube reads the entries ([`select`]).
-//!
-//! Exec credential plugins run on the first request, which the caller makes (GET pod) before
-//! the terminal goes raw, so their prompts and stderr reach the user.
+//!   that exist, before kube reads the entries ([`select`]);
+//! - an exec credential plugin runs once, here, as kubectl runs it ([`exec`]), before the
+//!   terminal goes raw, so its prompts and stderr reach the user; kube gets its result as
+//!   static credentials and never runs the plugin itself.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -26,6 +26,8 @@ use kube::{Client, Config};
 
 use crate::error::{Error, KubeconfigEntry, NamedBy, Scope};
 use crate::options::Connection;
+
+mod exec;
 
 /// A ready client and where it points.
 pub struct Cluster {
@@ -345,7 +347,7 @@ fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
     names
 }
 
-/// Builds the client. No request is made here.
+/// Builds the client. No request is made here; an exec credential plugin runs here, once.
 pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     let kubeconfig = load_kubeconfig(conn)?;
     let selection = select(&kubeconfig, conn)?;
@@ -358,6 +360,7 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
         cluster: conn.cluster.clone(),
         user: conn.user.clone(),
     };
+    // kube only reads the entries here; no plugin runs yet.
     let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| Error::Kubeconfig(e.to_string()))?;
@@ -377,6 +380,14 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     if !conn.impersonate_groups.is_empty() {
         config.auth_info.impersonate_groups = Some(conn.impersonate_groups.clone());
     }
+    // Last, once the rest of the configuration is known to be good: an interactive plugin
+    // should not ask for a code that an invalid proxy URL then throws away.
+    exec::resolve(
+        user_name.as_deref().unwrap_or_default(),
+        &mut config.auth_info,
+        &selection.cluster,
+    )
+    .await?;
     // kube's own connect timeout (30 s) stays: a shorter --request-timeout fires first, through
     // `timed`, as a RequestTimeout that names the flag; a longer one still fails a dead server
     // within 30 s per connection, as "cannot reach the API server".

@@ -145,6 +145,71 @@ fn fmt_available(entry: KubeconfigEntry, available: &[String]) -> String {
     }
 }
 
+/// Why an exec credential plugin gave no credentials. Never holds what the plugin printed on
+/// stdout: that is where the credential is.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecFailure {
+    #[error("command must be set")]
+    MissingCommand,
+    #[error("apiVersion must be set: client.authentication.k8s.io/v1 or v1beta1")]
+    MissingApiVersion,
+    #[error("unsupported apiVersion {0:?}: client.authentication.k8s.io/v1 or v1beta1")]
+    UnsupportedApiVersion(String),
+    #[error(
+        "interactiveMode must be set (Never, IfAvailable or Always) for client.authentication.k8s.io/v1"
+    )]
+    MissingInteractiveMode,
+    #[error("an env entry without a name")]
+    EnvWithoutName,
+    #[error("cannot be combined with an auth-provider in the same user entry")]
+    WithAuthProvider,
+    #[error("cannot run interactively (interactiveMode: Always): standard input is not a terminal")]
+    NotATerminal,
+    #[error("executable not found")]
+    NotFound,
+    #[error("cannot start: {0}")]
+    Start(#[source] std::io::Error),
+    #[error("failed with exit code {0}")]
+    Exit(i32),
+    #[error("was killed by signal {0}")]
+    Signal(i32),
+    #[error("printed nothing on stdout, where an ExecCredential was expected")]
+    EmptyOutput,
+    #[error("printed something that is not an ExecCredential on stdout (JSON or YAML)")]
+    NotAnExecCredential,
+    #[error("is configured for apiVersion {want}, but returned {}", got.as_deref().unwrap_or("another or none"))]
+    WrongApiVersion { want: String, got: Option<String> },
+    #[error("returned no status")]
+    NoStatus,
+    #[error("returned a malformed {0}")]
+    Malformed(&'static str),
+    #[error("returned neither a token nor a client certificate and key")]
+    NoCredential,
+    #[error("returned a client certificate or key, not both")]
+    HalfPair,
+    #[error("returned a client certificate or key that is not PEM")]
+    NotPem,
+}
+
+impl ExecFailure {
+    /// A mistake in the kubeconfig's exec section, which kubectl refuses too.
+    fn in_kubeconfig(&self) -> bool {
+        matches!(
+            self,
+            ExecFailure::MissingCommand
+                | ExecFailure::MissingApiVersion
+                | ExecFailure::UnsupportedApiVersion(_)
+                | ExecFailure::MissingInteractiveMode
+                | ExecFailure::EnvWithoutName
+                | ExecFailure::WithAuthProvider
+        )
+    }
+}
+
+fn fmt_plugin(command: Option<&str>) -> String {
+    command.map_or_else(|| "(no command)".to_owned(), |c| format!("{c:?}"))
+}
+
 /// A permission that a Role grants for some pods only (`resourceNames`), not for `pod`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedOnly {
@@ -181,6 +246,17 @@ pub enum Error {
         fmt_available(KubeconfigEntry::Context, available)
     )]
     NoCurrentContext { available: Vec<String> },
+
+    /// The exec credential plugin of kubeconfig user `user` gave no credentials.
+    #[error("exec credential plugin {} of user {user:?}: {failure}", fmt_plugin(command.as_deref()))]
+    ExecCredential {
+        user: String,
+        command: Option<String>,
+        #[source]
+        failure: ExecFailure,
+        /// The exec section's `installHint`.
+        install_hint: Option<String>,
+    },
 
     #[error("pod {name:?} not found in {}", scope.describe())]
     PodNotFound { name: String, scope: Scope },
@@ -368,6 +444,7 @@ impl Error {
             Error::Kubeconfig { .. }
             | Error::NoSuchEntry { .. }
             | Error::NoCurrentContext { .. } => "Kubeconfig",
+            Error::ExecCredential { .. } => "ExecCredential",
             Error::PodNotFound { .. } => "PodNotFound",
             Error::WorkloadNotFound { .. } => "WorkloadNotFound",
             Error::NoReadyPod { .. } => "NoReadyPod",
@@ -529,6 +606,28 @@ impl Error {
                 entry.flag(),
                 entry.plural()
             ),
+            Error::ExecCredential {
+                failure: ExecFailure::NotFound,
+                install_hint: Some(hint),
+                ..
+            } if !hint.is_empty() => hint.clone(),
+            Error::ExecCredential { failure, user, .. } => match failure {
+                ExecFailure::NotFound => {
+                    "install the plugin, or fix the command of the user's exec section (a name on PATH, or a path relative to the kubeconfig file)".to_owned()
+                }
+                ExecFailure::NotATerminal => {
+                    "the plugin wants to ask for input: run this from a terminal, or log in with the plugin first".to_owned()
+                }
+                ExecFailure::Start(_) | ExecFailure::Exit(_) | ExecFailure::Signal(_) => {
+                    "the plugin's own message, if it printed one, is above; run it by hand to see why ('kubectl config view --minify' shows its command)".to_owned()
+                }
+                f if f.in_kubeconfig() => format!(
+                    "fix the exec section of user {user:?} in the kubeconfig ('kubectl config view --minify'); kubectl refuses it too"
+                ),
+                _ => {
+                    "the plugin must print an ExecCredential with a token, or a client certificate and key, in the apiVersion the user's exec section names: update the plugin or that apiVersion".to_owned()
+                }
+            },
             Error::Custom { .. } => {
                 "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
             }

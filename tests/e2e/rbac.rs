@@ -346,10 +346,12 @@ fn impersonated_user_is_recorded_without_a_selfsubjectreview() {
     );
 }
 
-/// Credentials that do not name the user (an exec credential plugin) are asked about with a
-/// SelfSubjectReview; the API server's answer is recorded.
+/// An exec credential plugin that returns a client certificate: the plugin runs once, before
+/// the client is built, so the certificate names the user (its CN) as a kubeconfig
+/// certificate does, with no SelfSubjectReview. (A plugin that returns a token that does not
+/// name the user is asked about: tests/kubeconfig.rs.)
 #[test]
-fn exec_plugin_user_is_recorded_from_a_selfsubjectreview() {
+fn exec_plugin_certificate_names_the_user() {
     let ns = setup("rbac-exec", None);
     bind_all_but(&ns.name, "bob", None);
     let c = cluster();
@@ -390,13 +392,13 @@ current-context: c
     let _ = std::fs::remove_file(&path);
     r.worked();
     assert!(
-        r.stderr.contains("selfsubjectreviews"),
-        "the user is asked for:\n{}",
+        !r.stderr.contains("selfsubjectreviews"),
+        "the certificate names the user, no review:\n{}",
         r.show()
     );
     assert_eq!(
         recorded_by(&ns.name, 0),
         Some(serde_json::json!("bob")),
-        "the API server's user name is recorded"
+        "the certificate's user name is recorded"
     );
 }
