@@ -65,6 +65,15 @@ pub async fn timed<T>(
     }
 }
 
+/// The directory that holds `.kube/config` by default: `HOME`; on Windows, where `HOME` is
+/// usually not set, `USERPROFILE` then (kubectl falls back the same way).
+pub fn home_dir() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME");
+    #[cfg(windows)]
+    let home = home.or_else(|| std::env::var_os("USERPROFILE"));
+    home.map(PathBuf::from)
+}
+
 /// Kubeconfig files to read, kubectl's way.
 pub fn kubeconfig_paths(
     flag: Option<&Path>,
@@ -87,7 +96,7 @@ pub fn kubeconfig_paths(
 }
 
 fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = home_dir();
     let env = std::env::var_os("KUBECONFIG");
     let paths = kubeconfig_paths(conn.kubeconfig.as_deref(), env.as_deref(), home.as_deref());
     if paths.is_empty() {

@@ -444,7 +444,7 @@ impl Live {
 
 impl Lookup for Live {
     fn kubeconfig(&self, typed: &Typed, entry: Entry) -> Vec<String> {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let home = crate::client::home_dir();
         let env = std::env::var_os("KUBECONFIG");
         let flag = typed.kubeconfig.as_ref().map(PathBuf::from);
         let paths =
