@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes components the test cluster runs, from the Go module k8s.io/kubernetes,
-# and caches them by version under $DD_CACHE/k8s-$K8S_VERSION/bin; and etcd, from the Go module
-# go.etcd.io/etcd/server/v3, under $DD_CACHE/etcd-$ETCD_VERSION/bin. Idempotent: a cached
-# build is reused as it is.
+# Builds the components of the selected test cluster configuration (DD_CONFIG, see
+# versions.env) from their Go modules and caches each by version under $DD_CACHE:
+#   etcd        go.etcd.io/etcd/server/v3            etcd-$ETCD_VERSION/bin
+#   containerd  github.com/containerd/containerd/v2  containerd-$CONTAINERD_VERSION/bin
+#               (containerd, containerd-shim-runc-v2, ctr; unless the configuration says debian)
+#   runc        github.com/opencontainers/runc       runc-$RUNC_VERSION/bin (unless debian)
+#   Kubernetes  k8s.io/kubernetes                    k8s-$K8S_VERSION/bin
+# Idempotent: a cached build is reused as it is.
 #
 # k8s.io/kubernetes replaces its k8s.io/* staging modules with local paths that are not part of
 # the published module, so it cannot be built with `go install pkg@version`. Instead a throwaway
 # module requires it and replaces every staging module with its published v0.Y.Z twin.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/cluster/versions.env
-. "$here/versions.env"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
+dd_versions
 
-cache=${DD_CACHE:-$HOME/.cache/distroless-debug}
+cache=$DD_CACHE
+need_go() { command -v go >/dev/null || { echo "error: go is required to build $1" >&2; exit 1; }; }
 
 # etcd: a main package of our own around etcdmain, the published server module's entry point.
 etcd_out="$cache/etcd-$ETCD_VERSION"
 if [ -x "$etcd_out/bin/etcd" ]; then
   echo "etcd $ETCD_VERSION: cached in $etcd_out/bin"
 else
-  command -v go >/dev/null || { echo "error: go is required to build etcd" >&2; exit 1; }
+  need_go etcd
   mkdir -p "$etcd_out/src" "$etcd_out/bin"
   (
     cd "$etcd_out/src"
@@ -44,6 +50,49 @@ GO
   echo "etcd $ETCD_VERSION: built in $etcd_out/bin"
 fi
 
+# go install PKG@VERSION builds these: neither module replaces anything in its go.mod. Each is
+# installed into a scratch directory and moved in place whole, so an interrupted build leaves
+# no half-filled cache entry behind.
+go_install() { # cache entry, module@version, go install arguments...
+  local out=$1 what=$2
+  shift 2
+  need_go "$what"
+  echo "building $what ..."
+  local start=$SECONDS
+  rm -rf "${out:?}/bin.tmp"
+  mkdir -p "$out"
+  GOBIN="$out/bin.tmp" go install -trimpath "$@"
+  rm -rf "${out:?}/bin"
+  mv "$out/bin.tmp" "$out/bin"
+  echo "$what: built in $((SECONDS - start))s in $out/bin"
+}
+
+# containerd 2 with its runc shim and ctr (up.sh and import.sh talk to it with the ctr of the
+# same version). Debian's containerd is 1.6: a configuration that wants 2.x builds it.
+if [ "$CONTAINERD_VERSION" != debian ]; then
+  if [ -x "$CONTAINERD_BIN/containerd" ] && [ -x "$CONTAINERD_BIN/containerd-shim-runc-v2" ] &&
+    [ -x "$CONTAINERD_BIN/ctr" ]; then
+    echo "containerd $CONTAINERD_VERSION: cached in $CONTAINERD_BIN"
+  else
+    m=github.com/containerd/containerd/v2
+    # The version package says "2.x.y+unknown" unless the release build's ldflags fill it.
+    go_install "$(dirname "$CONTAINERD_BIN")" "containerd $CONTAINERD_VERSION" \
+      -ldflags "-s -w -X $m/version.Version=$CONTAINERD_VERSION -X $m/version.Revision=module-$CONTAINERD_VERSION" \
+      "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
+      "$m/cmd/ctr@$CONTAINERD_VERSION"
+  fi
+fi
+
+# runc with seccomp support, which needs cgo and libseccomp's headers (install-deps.sh).
+if [ "$RUNC_VERSION" != debian ]; then
+  if [ -x "$RUNC_BIN/runc" ]; then
+    echo "runc $RUNC_VERSION: cached in $RUNC_BIN"
+  else
+    CGO_ENABLED=1 go_install "$(dirname "$RUNC_BIN")" "runc $RUNC_VERSION" \
+      -tags seccomp -ldflags "-s -w" "github.com/opencontainers/runc@$RUNC_VERSION"
+  fi
+fi
+
 out="$cache/k8s-$K8S_VERSION"
 bins=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 
@@ -56,7 +105,7 @@ if have_all; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "error: go is required to build Kubernetes" >&2; exit 1; }
+need_go Kubernetes
 mkdir -p "$out/src" "$out/bin"
 cd "$out/src"
 

@@ -5,6 +5,8 @@ set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins umoci skopeo busybox-static
   strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc git python3 binutils
   tmux time file
+  # runc built from Go (configurations that do not use Debian's) links libseccomp through cgo.
+  libseccomp-dev pkg-config
   # The toolbox images of tests/images/build.sh copy the host's programs with their
   # libraries (the glibc busybox is downloaded, not installed: it conflicts with
   # busybox-static). dpkg-dev, make, gcc and musl build a musl busybox from Debian's source.
@@ -23,5 +25,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages may start their own daemons where an init system exists; the cluster runs its
-# own containerd with private state, so nothing else is needed. etcd is built from Go (build.sh).
+# own containerd with private state, so nothing else is needed. etcd, and containerd 2 and runc
+# where a configuration asks for them, are built from Go (build.sh).
 command -v go >/dev/null || { echo "error: Go is required to build Kubernetes and etcd" >&2; exit 1; }
