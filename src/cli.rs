@@ -52,8 +52,8 @@ Exit status:
 /// Debug a running container, distroless or not, through an ephemeral container.
 ///
 /// Adds a toolbox container to a running pod that shares the target container's process
-/// namespace, waits for it, and attaches a terminal (or runs COMMAND). The target's files
-/// are under $TARGET_ROOT; in an interactive shell they are the shell's root where possible.
+/// namespace, waits for it, and opens a shell in it (or runs COMMAND). The target's files are
+/// under $TARGET_ROOT, the shell's working directory.
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl distroless-debug",

@@ -436,7 +436,7 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
 /// kube 5 leaves Nagle's algorithm on (kube-rs/kube#2056). Every connection after the first
 /// resumes its TLS session, the client's last handshake message is small, and the request
 /// written right after it waits for the server's delayed ACK: about 40 ms for each watch,
-/// attach and exec on a new connection. Through a proxy kube's own builder is used unchanged.
+/// exec on a new connection. Through a proxy kube's own builder is used unchanged.
 fn direct_client(config: Config) -> Result<Client, kube::Error> {
     use hyper_util::client::legacy::connect::HttpConnector;
     use kube::client::ConfigExt as _;

@@ -376,9 +376,6 @@ pub enum Error {
     )]
     SessionLost { container: String, reason: String },
 
-    #[error("debug session ended, but the exit code of {container:?} could not be read: {reason}")]
-    ExitCodeUnknown { container: String, reason: String },
-
     #[error("{call:?} failed: {source}")]
     Api {
         call: ApiCall,
@@ -467,7 +464,6 @@ impl Error {
             Error::Interrupted => "Interrupted",
             Error::Signal { .. } => "Signal",
             Error::SessionLost { .. } => "SessionLost",
-            Error::ExitCodeUnknown { .. } => "ExitCodeUnknown",
             Error::Api { .. } => "Api",
             Error::Internal(_) => "Internal",
             Error::Exec { .. } => "Exec",

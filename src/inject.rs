@@ -24,18 +24,32 @@ pub fn patch_body(container: &EphemeralContainer) -> serde_json::Value {
     serde_json::json!({ "spec": { "ephemeralContainers": [container] } })
 }
 
-/// Adds the container; returns the pod as the server stored it (its resourceVersion is where
-/// the watch starts).
+/// Whether a write is made or only tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Persist,
+    /// A server-side dry run: admission (Pod Security, policies, webhooks) and validation run,
+    /// nothing is stored.
+    DryRun,
+}
+
+/// Adds the container (or tries to, with [`Write::DryRun`]); returns the pod as the server
+/// stored it (its resourceVersion is where the watch starts).
 pub async fn add_debug_container(
     cluster: &Cluster,
     pod: &str,
     container: &EphemeralContainer,
+    write: Write,
 ) -> Result<Pod, Error> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let body = patch_body(container);
+    let params = PatchParams {
+        dry_run: write == Write::DryRun,
+        ..PatchParams::default()
+    };
     let result = timed(
         cluster.request_timeout,
-        api.patch_ephemeral_containers(pod, &PatchParams::default(), &Patch::Strategic(&body)),
+        api.patch_ephemeral_containers(pod, &params, &Patch::Strategic(&body)),
     )
     .await?;
     result.map_err(|e| classify(e, ApiCall::PatchEphemeralContainers, pod, &cluster.scope()))

@@ -7,14 +7,15 @@
 //! 3. [`resolve`] GETs the pod (or a ready pod of a workload) while [`audit`] asks who we are;
 //!    [`target`] decides the target container and refuses pods and containers that are not
 //!    running.
-//! 4. [`reuse`] looks for a live debug container of ours with the same spec; if there is one,
-//!    go to 6 with exec.
-//! 5. [`spec`] builds the ephemeral container ([`profile`], `--custom`, non-root UID, the
-//!    entry script `entry.sh`, audit and TTL); [`inject`] adds it with one strategic-merge
-//!    PATCH and, on a 403, tells RBAC from Pod Security ([`pss`]); [`wait`] watches the pod
-//!    until the container runs, failing fast on image errors.
-//! 6. [`session`] execs the command or shell in a kept container, or attaches the terminal to
-//!    a session-bound one, and returns the exit code.
+//! 4. [`reuse`] looks for a kept debug container of ours made for the same request, user and
+//!    reason; if there is one, go to 6.
+//! 5. [`inject`] checks that the user may exec into the pod; [`spec`] builds the ephemeral
+//!    container ([`profile`], `--custom`, the target's user, the keep-alive script, audit and
+//!    TTL); [`inject`] adds it with one strategic-merge PATCH and, on a 403, tells RBAC from Pod
+//!    Security ([`pss`]); [`wait`] watches the pod and the kubelet's events until the container
+//!    runs, failing fast on image and start errors.
+//! 6. [`session`] execs the command or shell into the container, with a lease that ends it when
+//!    the client is gone, and returns the exit code.
 //!
 //! Many pods ([`fanout`]) run steps 3-6 concurrently per pod; [`list`] reads step 5's records.
 //! Every decision is a pure function over `&Pod` and options; API calls are thin edges.
@@ -270,10 +271,7 @@ pub async fn prepare_in(
         mode,
         probed,
     };
-    let mut probed = match spec::probed_ids(pod, &target_container) {
-        Some(ids) => Probed::Found(ids),
-        None => Probed::NotYet,
-    };
+    let mut probed = spec::probe_outcome(pod, &target_container);
 
     let image = &options.container.image;
     if !options.new {
@@ -330,16 +328,51 @@ pub async fn prepare_in(
     let mode = mode_for(options);
     let mut watch = opened.unwrap_or_else(|| wait::PodWatch::new(cluster, pod));
     let mut random = |n| rand::random_range(0..n);
+    // A PATCH, its refusal explained from structured data (RBAC, Pod Security, admission).
+    let add = async |container: &EphemeralContainer, write, probed: &Probed| {
+        match inject::add_debug_container(cluster, &pod_name, container, write).await {
+            Err(err @ Error::Forbidden { .. }) => {
+                let container_for = |profile| {
+                    let mut dc = options.container.clone();
+                    dc.profile = profile;
+                    // The name does not matter to Pod Security.
+                    let mut i = input("-", mode, probed.clone());
+                    i.container = &dc;
+                    spec::build(&i).map(|b| b.container)
+                };
+                Err(explain_patch_refusal(cluster, pod, options, err, &container_for).await)
+            }
+            other => other,
+        }
+    };
     let probe_name;
     if spec::build(&input("-", mode, probed.clone()))?.needs_probe {
+        // The probe stays in the pod for good: first make sure the debug container itself
+        // would be admitted, with a dry run and a provisional user.
+        let provisional = Probed::Found(spec::provisional_ids(pod));
+        let trial = spec::build(&input(
+            options
+                .container
+                .name
+                .as_deref()
+                .unwrap_or("debugger-trial"),
+            mode,
+            provisional.clone(),
+        ))?;
+        add(&trial.container, inject::Write::DryRun, &provisional).await?;
         probe_name = spec::container_name(watch.latest(), None, &mut random)?;
         let probe_input = input(&probe_name, mode, Probed::NotYet);
+        printer.status(&format!(
+            "The target's user is neither in the pod spec nor reported by the runtime: reading it with a short-lived container {probe_name} (once per pod)"
+        ));
+        let probe = spec::probe_container(&probe_input);
+        let stored = add(&probe, inject::Write::Persist, &Probed::NotYet).await?;
+        watch.observe(&stored);
         probed = Box::pin(probe_target_user(
-            cluster,
             &mut watch,
-            &probe_input,
+            &probe_name,
+            &target_container,
             options,
-            printer,
         ))
         .await?;
     }
@@ -353,20 +386,7 @@ pub async fn prepare_in(
     for n in &built.notes {
         printer.status(n);
     }
-    let stored = match inject::add_debug_container(cluster, &pod_name, &built.container).await {
-        Ok(p) => p,
-        Err(err @ Error::Forbidden { .. }) => {
-            let container_for = |profile| {
-                let mut dc = options.container.clone();
-                dc.profile = profile;
-                let mut i = input(&name, mode, probed.clone());
-                i.container = &dc;
-                spec::build(&i).map(|b| b.container)
-            };
-            return Err(explain_patch_refusal(cluster, pod, options, err, &container_for).await);
-        }
-        Err(e) => return Err(e),
-    };
+    let stored = add(&built.container, inject::Write::Persist, &probed).await?;
     let kept = match mode {
         spec::Mode::KeepAlive => {
             format!(", kept for reuse for {}", error::fmt_duration(options.ttl))
@@ -394,25 +414,16 @@ pub async fn prepare_in(
     Ok(prepared(name, false, mode == spec::Mode::Session))
 }
 
-/// Adds the probe container for `input` and waits for it to end: the target's UID and GID from
-/// its termination message. A probe that cannot tell (it failed, or said nothing readable) is
-/// [`Probed::Failed`], and the debug container falls back to a fixed non-root user, saying so;
-/// a probe that cannot be added at all is the error it got.
+/// Waits for the probe container `name` (added) to end: the target's UID and GID from its
+/// termination message. A probe that cannot tell is [`Probed::Failed`] with its reason, and
+/// the debug container falls back to a fixed non-root user, saying so.
 async fn probe_target_user(
-    cluster: &Cluster,
     watch: &mut wait::PodWatch,
-    input: &spec::Input<'_>,
+    name: &str,
+    target: &str,
     options: &Options,
-    printer: &Printer,
 ) -> Result<Probed, Error> {
-    let name = input.name;
     let pod_name = watch.latest().metadata.name.clone().unwrap_or_default();
-    printer.status(&format!(
-        "The target's user is neither in the pod spec nor reported by the runtime: reading it with a short-lived container {name} (once per pod)"
-    ));
-    let probe = spec::probe_container(input);
-    let stored = inject::add_debug_container(cluster, &pod_name, &probe).await?;
-    watch.observe(&stored);
     let image = &options.container.image;
     let ended = watch.until(|p| match wait::progress(p, name) {
         wait::Progress::Terminated { .. } => Some(Ok(())),
@@ -438,22 +449,10 @@ async fn probe_target_user(
             });
         }
     }
-    Ok(
-        match spec::probed_ids(watch.latest(), input.target_container) {
-            Some(ids) => Probed::Found(ids),
-            None => Probed::Failed(probe_failure(watch.latest(), name)),
-        },
-    )
-}
-
-/// Why a probe said nothing readable: its exit code and message. Pure.
-fn probe_failure(pod: &Pod, name: &str) -> String {
-    match wait::progress(pod, name) {
-        wait::Progress::Terminated { exit_code, .. } => {
-            format!("the probe container {name} ended with exit code {exit_code}")
-        }
-        other => format!("the probe container {name} is {other:?}"),
-    }
+    Ok(match spec::probe_outcome(watch.latest(), target) {
+        Probed::NotYet => Probed::Failed(format!("the probe container {name} said nothing")),
+        outcome => outcome,
+    })
 }
 
 /// The keep-alive process only sleeps: ending at once means the toolbox cannot run it.

@@ -135,7 +135,7 @@ fn parse_time(s: &str) -> Option<Timestamp> {
 }
 
 /// How long a running container has left before its TTL ends it: counted from when it started
-/// running (the entry script's clock starts then), else from the audit time. `None` when it
+/// running (the keep-alive's clock starts then), else from the audit time. `None` when it
 /// has no TTL or is not running.
 pub fn ttl_left(r: &Record, now: Timestamp) -> Option<Duration> {
     if r.state != State::Running {
@@ -220,10 +220,13 @@ pub fn why_not(r: &Record, req: &Request<'_>, now: Timestamp) -> Option<String> 
             r.reason.as_deref().unwrap_or("")
         ));
     }
-    if is_starting(r, now) {
-        return None;
-    }
-    let Some(left) = ttl_left(r, now) else {
+    let left = if is_starting(r, now) {
+        // Not running yet: its whole time to live is ahead of it.
+        r.ttl_seconds.map(Duration::from_secs)
+    } else {
+        ttl_left(r, now)
+    };
+    let Some(left) = left else {
         return Some(format!("it is {}", r.state));
     };
     if left < REUSE_MARGIN {
@@ -571,6 +574,16 @@ mod tests {
         };
         assert!(skipped[0].contains("longer than --ttl 10m"), "{skipped:?}");
         assert!(matches!(find(&p, &request(None), now()), Reuse::Running(_)));
+        // One still starting has its whole TTL ahead of it.
+        let starting = with(
+            vec![ours("debugger-bbbbb", "s1", "2026-01-02T03:09:55Z")],
+            &[],
+        );
+        assert!(matches!(find(&starting, &short, now()), Reuse::None { .. }));
+        assert!(matches!(
+            find(&starting, &request(None), now()),
+            Reuse::Starting(_)
+        ));
     }
 
     #[test]

@@ -127,6 +127,19 @@ impl Custom {
                 "may not set {bad:?} (use --image, -c/--container or -- COMMAND instead)"
             ));
         }
+        // The audit record and the plugin's own settings are the plugin's to write.
+        let reserved = map
+            .get("env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("name").and_then(Value::as_str))
+            .find(|n| n.starts_with(crate::options::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT");
+        if let Some(name) = reserved {
+            return Err(format!(
+                "may not set env {name:?}: distroless-debug sets it itself"
+            ));
+        }
         // Unknown fields would be dropped silently by the typed struct: refuse them.
         let probe: EphemeralContainer = serde_json::from_value(Value::Object(
             map.clone()
@@ -398,12 +411,14 @@ pub fn target_ids(pod: &Pod, target: &str) -> Option<(Ids, &'static str)> {
     Some((Ids { uid, gid }, "from the pod spec"))
 }
 
-/// The target's UID and GID as a probe container of ours read them for `target` (its
-/// termination message `UID GID`), if one did. Pure.
-pub fn probed_ids(pod: &Pod, target: &str) -> Option<Ids> {
-    let probes: Vec<&str> = pod
-        .spec
-        .as_ref()?
+/// What a probe container of ours said about the user of `target`, if one ran (the most recent
+/// that ended): its termination message `UID GID`, or why it could not tell. A probe that is
+/// still running or was never added is [`Probed::NotYet`]. Pure.
+pub fn probe_outcome(pod: &Pod, target: &str) -> Probed {
+    let Some(spec) = pod.spec.as_ref() else {
+        return Probed::NotYet;
+    };
+    let probes: Vec<&str> = spec
         .ephemeral_containers
         .iter()
         .flatten()
@@ -413,22 +428,44 @@ pub fn probed_ids(pod: &Pod, target: &str) -> Option<Ids> {
         })
         .map(|c| c.name.as_str())
         .collect();
-    pod.status
-        .as_ref()?
-        .ephemeral_container_statuses
-        .iter()
+    let ended = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.ephemeral_container_statuses.as_ref())
+        .into_iter()
         .flatten()
         .filter(|s| probes.contains(&s.name.as_str()))
-        .filter_map(|s| s.state.as_ref()?.terminated.as_ref())
-        .filter(|t| t.exit_code == 0)
-        .find_map(|t| {
-            let message = t.message.as_deref()?;
-            let mut parts = message.split_whitespace().map(str::parse::<i64>);
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(Ok(uid)), Some(Ok(gid)), None) => Some(Ids { uid, gid }),
-                _ => None,
+        .filter_map(|s| Some((s.name.as_str(), s.state.as_ref()?.terminated.as_ref()?)))
+        .collect::<Vec<_>>();
+    let mut outcome = Probed::NotYet;
+    for (name, t) in ended {
+        let message = t.message.as_deref().unwrap_or_default().trim();
+        let mut parts = message.split_whitespace().map(str::parse::<i64>);
+        match (t.exit_code, parts.next(), parts.next(), parts.next()) {
+            (0, Some(Ok(uid)), Some(Ok(gid)), None) => return Probed::Found(Ids { uid, gid }),
+            (code, ..) => {
+                outcome = Probed::Failed(if message.is_empty() {
+                    format!("the probe container {name} ended with exit code {code}")
+                } else {
+                    format!("the probe container {name} ended with exit code {code}: {message}")
+                });
             }
-        })
+        }
+    }
+    outcome
+}
+
+/// A user for a debug container tried before its real one is known (a dry run): the pod's
+/// non-zero `runAsUser`, else [`FALLBACK_UID`], as UID and GID. Pure.
+pub fn provisional_ids(pod: &Pod) -> Ids {
+    let uid = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.security_context.as_ref())
+        .and_then(|s| s.run_as_user)
+        .filter(|u| *u != 0)
+        .unwrap_or(FALLBACK_UID);
+    Ids { uid, gid: uid }
 }
 
 /// The short-lived container that reads the target's UID and GID from `/proc/PID/status` (any
@@ -986,15 +1023,13 @@ mod tests {
         );
         // Its answer, read back from the pod: once a probe ran, no other is needed.
         let probed = with_probe(p, "65532 65532", 0);
-        let ids = probed_ids(&probed, "app").unwrap();
-        assert_eq!(
-            ids,
-            Ids {
-                uid: 65532,
-                gid: 65532
-            }
-        );
-        assert_eq!(probed_ids(&probed, "side"), None);
+        let ids = Ids {
+            uid: 65532,
+            gid: 65532,
+        };
+        assert_eq!(probe_outcome(&probed, "app"), Probed::Found(ids));
+        assert_eq!(probe_outcome(&probed, "side"), Probed::NotYet);
+        assert_eq!(provisional_ids(&probed), ids);
         let mut i = input(&probed, &d, &a, Mode::Session);
         i.probed = Probed::Found(ids);
         let (c, notes, needs) = built(&i);
@@ -1006,18 +1041,22 @@ mod tests {
             "{notes:?}"
         );
         assert!(notes[1].contains("capabilities of profile general do not apply"));
-        // A failed or garbled probe is no answer.
-        for (msg, code) in [
-            ("65532 65532", 1),
-            ("", 0),
-            ("65532", 0),
-            ("a b", 0),
-            ("1 2 3", 0),
+        // A failed or garbled probe is an answer too: why it could not tell, and no new probe.
+        for (msg, code, why) in [
+            ("65532 65532", 1, "exit code 1: 65532 65532"),
+            ("", 0, "exit code 0"),
+            (
+                "cannot read /proc/1/status",
+                1,
+                "exit code 1: cannot read /proc/1/status",
+            ),
+            ("65532", 0, "exit code 0: 65532"),
+            ("1 2 3", 0, "exit code 0: 1 2 3"),
         ] {
-            assert_eq!(
-                probed_ids(&with_probe(non_root_pod(Some(1), None), msg, code), "app"),
-                None,
-                "{msg}"
+            let outcome = probe_outcome(&with_probe(non_root_pod(Some(1), None), msg, code), "app");
+            assert!(
+                matches!(&outcome, Probed::Failed(w) if w.ends_with(why)),
+                "{msg:?}: {outcome:?}"
             );
         }
     }
@@ -1206,6 +1245,14 @@ mod tests {
             ("{not json", "invalid JSON"),
             ("securityContext: [", "invalid YAML"),
             ("colour: red", "unknown or empty container field \"colour\""),
+            (
+                "env: [{name: DISTROLESS_DEBUG_BY, value: someone}]",
+                "may not set env \"DISTROLESS_DEBUG_BY\"",
+            ),
+            (
+                "env: [{name: TARGET_ROOT, value: /}]",
+                "may not set env \"TARGET_ROOT\"",
+            ),
             (
                 "securityContext: {runAsUser: abc}",
                 "not a valid container spec",

@@ -115,6 +115,53 @@ fn lease_params(container: &str) -> AttachParams {
     }
 }
 
+/// The lease's exec while the session runs. Dropped (the session's future cancelled by a
+/// signal), its task is aborted and its connection closed, which ends the lease in the container
+/// as the client's end would.
+struct LeaseGuard(
+    Option<tokio::task::JoinHandle<Result<Result<kube::api::AttachedProcess, kube::Error>, Error>>>,
+);
+
+impl LeaseGuard {
+    /// After the session: says if the lease never opened, then closes it.
+    async fn close(mut self, plan: &Plan<'_>, printer: &Printer) {
+        let Some(task) = self.0.take() else { return };
+        if !task.is_finished() {
+            task.abort();
+            return;
+        }
+        match task.await {
+            Ok(Ok(Ok(process))) => process.abort(),
+            Ok(Ok(Err(e))) => printer.warn(&lease_lost(plan, &e)),
+            Ok(Err(e)) => printer.warn(&lease_lost(plan, &e)),
+            Err(_) => {}
+        }
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+/// What it costs that a plan's lease could not be opened. Pure.
+fn lease_lost(plan: &Plan<'_>, err: &dyn std::fmt::Display) -> String {
+    let container = if plan.ends_container {
+        format!(
+            "; the debug container {} will then run until its --ttl, even after a normal exit",
+            plan.container
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "the session's lease could not be opened ({err}): should this client vanish, the session runs on until the debug container's --ttl{container}"
+    )
+}
+
 /// Runs the plan with `io`; returns the process's exit code. A TTY session puts this process's
 /// terminal in raw mode for its duration. The lease (when the plan needs one) is opened at the
 /// same time as the session, so it costs no time, and closed when the session ends.
@@ -135,51 +182,25 @@ where
         cluster.request_timeout,
         api.exec(plan.pod, plan.argv(mode), &params),
     );
-    let lease_params = lease_params(plan.container);
-    let lease = async {
-        if mode == ExecMode::Session {
-            Some(
-                timed(
-                    cluster.request_timeout,
-                    api.exec(
-                        plan.pod,
-                        plan.argv(ExecMode::Lease {
-                            ends_container: plan.ends_container,
-                        }),
-                        &lease_params,
-                    ),
-                )
-                .await,
-            )
-        } else {
-            None
-        }
-    };
-    let (main, lease) = tokio::join!(main, lease);
-    let mut process = match main? {
+    let mut process = match main.await? {
         Ok(p) => p,
         Err(e) => {
             let err = classify(e, ApiCall::Exec, plan.pod, &cluster.scope());
             return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
         }
     };
-    // Held, unread, until the session ends; dropping it closes its stdin.
-    let _lease = match lease {
-        None => None,
-        Some(Ok(Ok(p))) => Some(p),
-        Some(Ok(Err(e))) => {
-            printer.warn(&format!(
-                "the session's lease could not be opened ({e}): should this client vanish, the session runs on until the debug container's --ttl"
-            ));
-            None
-        }
-        Some(Err(e)) => {
-            printer.warn(&format!(
-                "the session's lease could not be opened ({e}): should this client vanish, the session runs on until the debug container's --ttl"
-            ));
-            None
-        }
-    };
+    // The lease opens once the session runs, beside it: the runtime starts one exec at a time
+    // faster than two at once, and the session's prompt does not wait for its lease.
+    let lease = (mode == ExecMode::Session).then(|| {
+        let api = api.clone();
+        let argv = plan.argv(ExecMode::Lease {
+            ends_container: plan.ends_container,
+        });
+        let params = lease_params(plan.container);
+        let (pod, limit) = (plan.pod.to_owned(), cluster.request_timeout);
+        tokio::spawn(async move { timed(limit, api.exec(&pod, argv, &params)).await })
+    });
+    let lease = LeaseGuard(lease);
 
     let guard = streams::raw_mode(plan.tty)?;
     #[cfg(feature = "test-hooks")]
@@ -190,6 +211,7 @@ where
     };
     let status = streams::pump(&mut process, io, stdin_use).await;
     drop(guard);
+    lease.close(plan, printer).await;
     tracing::debug!(?status, "exec ended");
     if status.is_none() {
         return Err(Error::SessionLost {

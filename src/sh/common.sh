@@ -9,7 +9,7 @@ dd_children() {
     dd_p=${dd_f%/stat}
     dd_p=${dd_p#/proc/}
     [ "/proc/$dd_p/ns/mnt" -ef /proc/$$/ns/mnt ] || continue
-    read -r dd_l <"$dd_f" 2>/dev/null || continue
+    read -r dd_l 2>/dev/null <"$dd_f" || continue
     # After the command name (which may hold spaces and parentheses) and the state: the PPID.
     dd_l=${dd_l##*) }
     dd_l=${dd_l#* }
@@ -27,7 +27,7 @@ dd_end() (
   kill -HUP "$1" 2>/dev/null || exit 0
   kill -TERM "$1" 2>/dev/null
   dd_i=0
-  while [ "$dd_i" -lt 20 ] && read -r dd_l <"/proc/$1/stat" 2>/dev/null; do
+  while [ "$dd_i" -lt 20 ] && read -r dd_l 2>/dev/null <"/proc/$1/stat"; do
     case ${dd_l##*) } in Z*) exit 0 ;; esac
     sleep 0.1 2>/dev/null || sleep 1
     dd_i=$((dd_i + 1))

@@ -67,7 +67,7 @@ dd_ids() {
   dd_cap=0
   while read -r dd_a dd_b _; do
     case $dd_a in Uid:) dd_u=$dd_b ;; Gid:) dd_g=$dd_b ;; CapEff:) dd_cap=$dd_b ;; esac
-  done <"/proc/$1/status"
+  done 2>/dev/null <"/proc/$1/status"
 }
 dd_ids "$TARGET_PID"
 dd_tu=$dd_u
@@ -82,9 +82,9 @@ elif [ "$dd_ptrace" = no ] && { [ "$dd_u" != "$dd_tu" ] || [ "$dd_g" != "$dd_tg"
 else
   dd_files="not readable: $TARGET_ROOT is denied to this shell"
 fi
-dd_cmd=$(tr '\0' ' ' <"/proc/$TARGET_PID/cmdline" 2>/dev/null)
+read -r dd_cmd 2>/dev/null <"/proc/$TARGET_PID/comm"
 {
-  printf 'distroless-debug: target container "%s", PID %s: %s\n' \
+  printf 'distroless-debug: target container "%s", PID %s (%s)\n' \
     "${DISTROLESS_DEBUG_TARGET:-?}" "$TARGET_PID" "${dd_cmd:-?}"
   printf '  target:      UID %s, GID %s\n' "$dd_tu" "$dd_tg"
   printf '  this shell:  UID %s, GID %s, CAP_SYS_PTRACE %s\n' "$dd_u" "$dd_g" "$dd_ptrace"
