@@ -28,6 +28,8 @@ struct Script {
     wait_stdin_bytes: usize,
     /// Ready once this many resize frames arrived.
     wait_resizes: usize,
+    /// Ready once the session's lease is open (it opens beside the running session).
+    wait_lease: bool,
 }
 
 #[derive(Default)]
@@ -103,12 +105,17 @@ async fn websocket(stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
     }
     seen.lock().unwrap().session_query = query;
     let ready = |seen: &Seen| {
-        (!script.wait_stdin_eof || seen.stdin_closed)
+        (!script.wait_lease || !seen.lease_query.is_empty())
+            && (!script.wait_stdin_eof || seen.stdin_closed)
             && seen.stdin.len() >= script.wait_stdin_bytes
             && seen.resizes.len() >= script.wait_resizes
     };
     while !ready(&seen.lock().unwrap()) {
-        let Some(Ok(msg)) = ws.next().await else {
+        let next = tokio::time::timeout(Duration::from_millis(20), ws.next()).await;
+        let Ok(next) = next else {
+            continue; // nothing yet: look at the other conditions again
+        };
+        let Some(Ok(msg)) = next else {
             break;
         };
         let Message::Binary(bin) = msg else { continue };
@@ -229,6 +236,7 @@ async fn a_command_keeps_streams_apart_holds_its_stdin_and_returns_its_exit_code
         wait_stdin_eof: false,
         wait_stdin_bytes: 0,
         wait_resizes: 0,
+        wait_lease: false,
     })
     .await;
     let c = cluster(&url);
@@ -289,6 +297,7 @@ async fn piped_stdin_ends_with_eof_and_a_lease_runs_beside_the_session() {
         wait_stdin_eof: true,
         wait_stdin_bytes: 0,
         wait_resizes: 0,
+        wait_lease: true,
     })
     .await;
     let c = cluster(&url);
@@ -358,6 +367,7 @@ async fn a_tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
         wait_stdin_eof: false,
         wait_stdin_bytes: 7,
         wait_resizes: 2,
+        wait_lease: true,
     })
     .await;
     let c = cluster(&url);

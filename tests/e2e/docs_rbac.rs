@@ -44,7 +44,6 @@ fn docs_rbac_is_enough_to_debug_and_no_more() {
     // The Role grants the session's permissions and nothing that changes a pod otherwise.
     for (verb, resource) in [
         ("patch", "pods/ephemeralcontainers"),
-        ("create", "pods/attach"),
         ("get", "pods/exec"),
         ("create", "pods/exec"),
         ("get", "deployments.apps"),
@@ -60,6 +59,10 @@ fn docs_rbac_is_enough_to_debug_and_no_more() {
         ("delete", "pods"),
         ("create", "pods"),
         ("get", "secrets"),
+        // Every session runs through exec: neither attach nor the container log is needed.
+        ("create", "pods/attach"),
+        ("get", "pods/attach"),
+        ("get", "pods/log"),
     ] {
         assert!(
             !can_i(&ns.name, "bob", verb, resource),

@@ -51,10 +51,12 @@ const CHECKS: &[(&str, &str)] = &[
         "localhost",
         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 9090 | grep -q secret-localhost-ok",
     ),
-    // Tracing it (what strace said goes on the screen when it did not attach).
+    // Tracing it, for a second (what strace said goes on the screen when it did not attach).
+    // Not with `timeout`: busybox's leaves its watchdog behind as an orphan of the target's PID 1
+    // (see assert_untouched).
     (
         "strace",
-        "o=$(timeout 2 strace -p \"$TARGET_PID\" -e trace=none 2>&1); case $o in *attached*) ;; *) echo \"strace: $o\" | head -3; false ;; esac",
+        "o=$({ strace -p \"$TARGET_PID\" -e trace=none -o /dev/null & sleep 1; kill $!; wait $!; } 2>&1); case $o in *attached*) ;; *) echo \"strace: $o\" | head -3; false ;; esac",
     ),
     // pidof, ip: the programs named, doing what they do (pidof must not signal anything).
     ("pidof", "[ \"$(pidof target)\" = \"$TARGET_PID\" ]"),
@@ -305,9 +307,10 @@ fn cell(target: &Target, ns: &str, image: &str, tracing: &Mutex<()>) -> (Seen, S
     (fresh, reused)
 }
 
-/// The target is untouched: its container never restarted, its main process still runs, and
-/// no process of ours was left in its process table (a zombie under its PID 1, or an orphan).
-fn assert_untouched(ns: &str) {
+/// The target is untouched: its containers never restarted and still run, and no process of
+/// ours is left in its process table (no zombie under its PID 1, nothing of ours running), as a
+/// last command sees it.
+fn assert_untouched(target: &Target, ns: &str) {
     let pod = cluster().pod_json(ns, "t");
     for c in pod["status"]["containerStatuses"]
         .as_array()
@@ -316,6 +319,28 @@ fn assert_untouched(ns: &str) {
         assert_eq!(c["restartCount"], 0, "{c}");
         assert!(c["state"]["running"].is_object(), "{c}");
     }
+    let mut args = vec!["-n", ns, "pod/t"];
+    args.extend_from_slice(target.flags);
+    args.extend_from_slice(&["--", "ps", "-e", "-o", "stat,args"]);
+    let out = crate::harness::run_plugin(&args, &plugin_env());
+    let ps = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A left shell or tool of a session (not this command's own session script).
+    let ours = ps
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(char::is_whitespace))
+        .map(|(_, args)| args.trim_start())
+        .filter(|args| {
+            ["sh -i", "timeout", "strace"]
+                .iter()
+                .any(|p| args.starts_with(p))
+        })
+        .count();
+    assert_eq!(ours, 0, "a session's process is left:\n{ps}");
+    assert!(
+        !ps.lines().any(|l| l.trim_start().starts_with('Z')),
+        "a zombie in the target's process table:\n{ps}"
+    );
 }
 
 /// How a cell reads in the table: `all`, or the checks it misses.
@@ -391,7 +416,7 @@ fn run_target(id: &str) {
             .collect()
     });
     results.extend(rest);
-    assert_untouched(&ns.name);
+    assert_untouched(target, &ns.name);
     let pod = cluster().pod_json(&ns.name, "t");
     let probes = count_probes(&pod);
     assert!(probes <= 1, "at most one probe container per pod: {probes}");
