@@ -12,6 +12,10 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
     pub kubectl: PathBuf,
     pub toolbox_image: String,
+    /// A toolbox of more than 1,000 programs (tests/images/README.md, B7).
+    pub large_toolbox_image: String,
+    /// An image no registry serves: its pull fails at once.
+    pub missing_image: String,
     pub target_image: String,
     pub audit_log: PathBuf,
     pub containerd_log: PathBuf,
@@ -30,6 +34,8 @@ impl Cluster {
             kubeconfig: env("DD_KUBECONFIG")?.into(),
             kubectl: Path::new(&env("K8S_BIN")?).join("kubectl"),
             toolbox_image: env("DD_TOOLBOX_IMAGE")?,
+            large_toolbox_image: env("DD_TOOLBOX_LARGE_IMAGE")?,
+            missing_image: env("DD_MISSING_IMAGE")?,
             target_image: env("DD_TARGET_IMAGE")?,
             audit_log: dir.join("logs/audit.log"),
             containerd_log: dir.join("logs/containerd.log"),
@@ -188,6 +194,8 @@ pub struct Request {
     pub uri: String,
     pub resource: String,
     pub subresource: String,
+    /// The object's name (for a create, the new object's).
+    pub name: String,
     pub impersonated: String,
 }
 
@@ -212,6 +220,7 @@ pub fn audit_requests(text: &str, filter: &str) -> Vec<Request> {
             uri: s(&e["requestURI"]),
             resource: s(&o["resource"]),
             subresource: s(&o["subresource"]),
+            name: s(&o["name"]),
             impersonated: s(&e["impersonatedUser"]["username"]),
         });
     }

@@ -83,7 +83,7 @@ impl Opts {
                 keys: 100,
                 version_runs: 30,
                 count_runs: 3,
-                rows: (1..=7).collect(),
+                rows: (1..=9).collect(),
                 out: Some("target/bench-results.md".into()),
             }
         } else {
@@ -96,7 +96,7 @@ impl Opts {
                 keys: 20,
                 version_runs: 5,
                 count_runs: 1,
-                rows: (1..=7).collect(),
+                rows: (1..=9).collect(),
                 out: None,
             }
         };
@@ -582,6 +582,140 @@ impl Bench {
         if self.o.rows.contains(&7) {
             self.row_footprint();
         }
+        if self.o.rows.contains(&8) {
+            self.row_large_toolbox();
+        }
+        if self.o.rows.contains(&9) {
+            self.row_fail_fast();
+        }
+    }
+
+    /// Row 8: a fresh interactive session with a toolbox of more than 1,000 programs against
+    /// one with a few hundred (busybox's applets), ours only, interleaved in the same pods.
+    fn row_large_toolbox(&mut self) {
+        let mut t: [Vec<Duration>; 2] = [vec![], vec![]];
+        let mut errs = Vec::new();
+        let images = [
+            self.c.large_toolbox_image.clone(),
+            self.c.toolbox_image.clone(),
+        ];
+        for k in 0..self.o.runs {
+            let pod = pool(Tool::Ours, k);
+            for i in if k % 2 == 0 { [0, 1] } else { [1, 0] } {
+                let mut argv = self.ours(&[&format!("pod/{pod}")], true, &[]);
+                let at = argv.iter().position(|a| a == "--image").unwrap_or(0) + 1;
+                argv[at].clone_from(&images[i]);
+                match self.session(argv, false) {
+                    Ok(s) => t[i].push(s.to_prompt),
+                    Err(e) => errs.push(format!("toolbox {} in {pod}: {e}", images[i])),
+                }
+            }
+        }
+        let ok = self.tally("8", &errs);
+        let (a, b) = (
+            Summary::of(&t[0].iter().map(Duration::as_secs_f64).collect::<Vec<_>>()),
+            Summary::of(&t[1].iter().map(Duration::as_secs_f64).collect::<Vec<_>>()),
+        );
+        let met = ok && matches!((a, b), (Some(a), Some(b)) if a.median <= 1.2 * b.median);
+        self.rows.push(Row {
+            id: "8".into(),
+            what: "fresh session, launch → prompt: a toolbox of 1,000+ programs (ours) ÷ a small one (ours)".into(),
+            ours: show(a, secs),
+            theirs: show(b, secs),
+            ratio: rat(a, b),
+            goal: "≤ 1.2×".into(),
+            verdict: verdict(met),
+        });
+    }
+
+    /// Row 9: an image that cannot be pulled: the plugin's error, measured from the kubelet's
+    /// first failure event (its `Failed`, as the API server received it, from the audit log) to
+    /// the plugin's exit. `kubectl debug` waits on such a container without end
+    /// (kubernetes#108135), so there is no ratio.
+    fn row_fail_fast(&mut self) {
+        let mut after: Vec<f64> = Vec::new();
+        let mut errs = Vec::new();
+        for k in 0..self.o.runs {
+            let pod = pool(Tool::Ours, k);
+            let mut argv = self.ours(&[&format!("pod/{pod}")], true, &["--", "true"]);
+            let at = argv.iter().position(|a| a == "--image").unwrap_or(0) + 1;
+            argv[at].clone_from(&self.c.missing_image);
+            let before = self.c.ephemeral_containers(&self.ns, &pod);
+            let off = log_offset(&self.c.audit_log);
+            let ran = match self.run(argv) {
+                Ok(r) => r,
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            };
+            let ended = unix_ns(SystemTime::now());
+            if ran.out.status.code() != Some(1) {
+                errs.push(format!(
+                    "exit {:?}, expected 1: {}",
+                    ran.out.status.code(),
+                    String::from_utf8_lossy(&ran.out.stderr)
+                ));
+                continue;
+            }
+            let new: Vec<String> = self
+                .c
+                .ephemeral_containers(&self.ns, &pod)
+                .into_iter()
+                .filter(|n| !before.contains(n))
+                .collect();
+            let [name] = new.as_slice() else {
+                errs.push(format!("expected one new container, found {new:?}"));
+                continue;
+            };
+            match self.first_failure_event_ns(&pod, name, off) {
+                Some(failed) => {
+                    // The plugin ended before `ended` was read: an upper bound, by microseconds.
+                    after.push((ended - failed) as f64 / 1e9);
+                }
+                None => errs.push(format!("no Failed event of {name} in the audit log")),
+            }
+        }
+        let ok = self.tally("9", &errs);
+        let a = Summary::of(&after);
+        self.rows.push(Row {
+            id: "9".into(),
+            what: "image that cannot be pulled: kubelet's first Failed event → plugin exits with the kubelet's message".into(),
+            ours: show(a, secs),
+            theirs: "waits forever".into(),
+            ratio: String::new(),
+            goal: "≤ 1 s".into(),
+            verdict: verdict(ok && a.is_some_and(|s| s.median <= 1.0)),
+        });
+    }
+
+    /// When the API server received the kubelet's first `Failed` event for container `name`:
+    /// the event's name from the cluster, its creation from the audit log since `off`.
+    fn first_failure_event_ns(&self, pod: &str, name: &str, off: u64) -> Option<i128> {
+        let out = self.c.kubectl(
+            &[
+                "-n",
+                &self.ns,
+                "get",
+                "events",
+                "--field-selector",
+                &format!(
+                    "involvedObject.name={pod},involvedObject.fieldPath=spec.ephemeralContainers{{{name}}},reason=Failed"
+                ),
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+            ],
+            None,
+        );
+        let names = String::from_utf8_lossy(&out.stdout).to_string();
+        let reqs = audit_requests(
+            &log_since(&self.c.audit_log, off),
+            &format!("/namespaces/{}/events", self.ns),
+        );
+        reqs.iter()
+            .filter(|r| r.verb == "create" && names.split_whitespace().any(|n| n == r.name))
+            .map(|r| r.received_ns)
+            .min()
     }
 
     fn tally(&mut self, id: &str, errs: &[String]) -> bool {
@@ -646,7 +780,7 @@ impl Bench {
             "fresh interactive session, launch → prompt in a PTY",
             &t,
             ok,
-            |r| ("≤ 0.7×".into(), verdict(r <= 0.7)),
+            |r| ("≤ 0.25×".into(), verdict(r <= 0.25)),
         );
         // The floor: PATCH received by the apiserver → container started by containerd.
         let fl = |fs: &Vec<Floor>| {
@@ -674,14 +808,14 @@ impl Bench {
                 Summary::of(&over(&floors[0])),
                 Summary::of(&over(&floors[1])),
             );
-            let met = o0.is_some_and(|s| s.median <= 0.050);
+            let met = o0.is_some_and(|s| s.median <= 0.030);
             self.rows.push(Row {
                 id: "1o".into(),
                 what: "overhead above the floor (time to prompt − floor)".into(),
                 ours: show(o0, secs),
                 theirs: show(o1, secs),
                 ratio: rat(o0, o1),
-                goal: "≤ 50 ms".into(),
+                goal: "≤ 30 ms".into(),
                 verdict: verdict(met),
             });
             for (i, name) in ["distroless-debug", "kubectl debug"].iter().enumerate() {
