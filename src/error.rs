@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use kube::core::Status;
 
-use crate::profile::Profile;
-use crate::pss::Level;
+use crate::plan::profile::Profile;
+use crate::plan::pss::Level;
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use distroless_debug::cli::Cli;
+use distroless_debug::cli::options::{Environment, IMAGE_ENV, Options};
 use distroless_debug::error::Error;
-use distroless_debug::options::{Environment, IMAGE_ENV, Options};
 use distroless_debug::output::Printer;
 
 fn main() -> ExitCode {
@@ -73,7 +73,7 @@ fn completion(cli: &Cli) -> ExitCode {
         }
     };
     let mut out = Vec::new();
-    if let Err(e) = distroless_debug::completion::script(shell, &mut out) {
+    if let Err(e) = distroless_debug::run::complete::script(shell, &mut out) {
         return fail(&printer, &Error::Usage(e));
     }
     match std::io::stdout().write_all(&out) {

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use distroless_debug::client::Cluster;
+use distroless_debug::connect::Cluster;
 use distroless_debug::output::Printer;
 use distroless_debug::session::{Io, Plan, StdinSource, run};
 use futures::{SinkExt, StreamExt};

@@ -13,11 +13,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use distroless_debug::options::{DebugContainer, parse_duration, parse_env, validate_image};
-use distroless_debug::profile::Profile;
-use distroless_debug::selector::{Requirement, Selector, parse_selector};
-use distroless_debug::spec::{self, Audit, Custom};
-use distroless_debug::target::{TargetRef, parse_target};
+use distroless_debug::cli::options::{DebugContainer, parse_duration, parse_env, validate_image};
+use distroless_debug::cli::selector::{Requirement, Selector, parse_selector};
+use distroless_debug::plan::container::{self as spec, Audit, Custom};
+use distroless_debug::plan::profile::Profile;
+use distroless_debug::plan::target::{TargetRef, parse_target};
 use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};

@@ -18,10 +18,10 @@ use kube::api::AttachParams;
 use tokio::io::AsyncWrite;
 
 use super::streams::{self, Io, StdinUse};
-use crate::client::{Cluster, timed};
+use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
-use crate::spec::{self, ExecMode};
+use crate::plan::container::{self as spec, ExecMode};
 
 /// What to run where.
 #[derive(Debug, Clone)]
@@ -186,7 +186,7 @@ where
         Ok(p) => p,
         Err(e) => {
             let err = classify(e, ApiCall::Exec, plan.pod, &cluster.scope());
-            return Err(crate::inject::name_denied_verb(cluster, err, plan.pod).await);
+            return Err(crate::api::reviews::name_denied_verb(cluster, err, plan.pod).await);
         }
     };
     // The lease opens once the session runs, beside it: the runtime starts one exec at a time

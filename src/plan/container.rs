@@ -21,8 +21,8 @@
 use k8s_openapi::api::core::v1::{EnvVar, EphemeralContainer, Pod, SecurityContext};
 use serde_json::Value;
 
+use crate::cli::options::DebugContainer;
 use crate::error::Error;
-use crate::options::DebugContainer;
 
 /// Script sources (see docs/entry-script.md).
 mod sources {
@@ -134,7 +134,9 @@ impl Custom {
             .into_iter()
             .flatten()
             .filter_map(|e| e.get("name").and_then(Value::as_str))
-            .find(|n| n.starts_with(crate::options::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT");
+            .find(|n| {
+                n.starts_with(crate::cli::options::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT"
+            });
         if let Some(name) = reserved {
             return Err(format!(
                 "may not set env {name:?}: distroless-debug sets it itself"
@@ -481,7 +483,7 @@ pub fn probe_container(input: &Input<'_>) -> EphemeralContainer {
         .and_then(|s| s.security_context.as_ref())
         .and_then(|s| s.run_as_user)
         .filter(|u| *u != 0);
-    let mut sc = crate::profile::Profile::Restricted
+    let mut sc = crate::plan::profile::Profile::Restricted
         .security_context()
         .unwrap_or_default();
     if pod_uid.is_none() {
@@ -720,8 +722,8 @@ pub fn merge(base: &mut Value, patch: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profile;
-    use crate::target::fixtures::pod;
+    use crate::plan::profile::Profile;
+    use crate::plan::target::fixtures::pod;
     use k8s_openapi::api::core::v1::{
         ContainerState, ContainerStateTerminated, ContainerStatus, ContainerUser,
         LinuxContainerUser, PodSecurityContext,

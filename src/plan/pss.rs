@@ -158,7 +158,7 @@ pub fn violations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profile;
+    use crate::plan::profile::Profile;
 
     fn container(p: Profile) -> EphemeralContainer {
         EphemeralContainer {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::cli::Cli;
 use crate::error::Error;
-use crate::profile::Profile;
-use crate::target::{Kind, TargetRef, parse_target, validate_dns_label};
+use crate::plan::profile::Profile;
+use crate::plan::target::{Kind, TargetRef, parse_target, validate_dns_label};
 
 /// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
 /// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].
@@ -166,7 +166,7 @@ impl Options {
             .map_err(usage)?;
         let selector = cli.selector.clone().filter(|s| !s.trim().is_empty());
         if let Some(s) = &selector {
-            crate::selector::parse_selector(s)
+            crate::cli::selector::parse_selector(s)
                 .map_err(|e| usage(format!("invalid -l/--selector {s:?}: {e}")))?;
         }
         if selector.is_some() && !targets.is_empty() {

@@ -21,9 +21,9 @@ use clap::CommandFactory;
 use clap::builder::PossibleValuesParser;
 
 use crate::cli::Cli;
-use crate::options::Connection;
-use crate::profile::Profile;
-use crate::target::{Kind, parse_target};
+use crate::cli::options::Connection;
+use crate::plan::profile::Profile;
+use crate::plan::target::{Kind, parse_target};
 
 /// cobra's `ShellCompDirective` bits.
 pub mod directive {
@@ -444,11 +444,11 @@ impl Live {
 
 impl Lookup for Live {
     fn kubeconfig(&self, typed: &Typed, entry: Entry) -> Vec<String> {
-        let home = crate::client::home_dir();
+        let home = crate::connect::home_dir();
         let env = std::env::var_os("KUBECONFIG");
         let flag = typed.kubeconfig.as_ref().map(PathBuf::from);
         let paths =
-            crate::client::kubeconfig_paths(flag.as_deref(), env.as_deref(), home.as_deref());
+            crate::connect::kubeconfig_paths(flag.as_deref(), env.as_deref(), home.as_deref());
         let mut names = Vec::new();
         for p in paths {
             let Ok(k) = kube::config::Kubeconfig::read_from(&p) else {
@@ -467,7 +467,7 @@ impl Lookup for Live {
         use k8s_openapi::api::core::v1::Namespace;
         let conn = typed.connection();
         self.block_on(async {
-            let cluster = crate::client::connect(&conn).await.ok()?;
+            let cluster = crate::connect::connect(&conn).await.ok()?;
             let api: kube::Api<Namespace> = kube::Api::all(cluster.client);
             let list = api
                 .list_metadata(&kube::api::ListParams::default())
@@ -489,7 +489,7 @@ impl Lookup for Live {
         use k8s_openapi::api::core::v1::Pod;
         let conn = typed.connection();
         self.block_on(async {
-            let cluster = crate::client::connect(&conn).await.ok()?;
+            let cluster = crate::connect::connect(&conn).await.ok()?;
             let (client, ns) = (cluster.client, cluster.namespace);
             // Only running pods can be debugged.
             match kind {
@@ -511,7 +511,7 @@ impl Lookup for Live {
         use k8s_openapi::api::core::v1::Pod;
         let conn = typed.connection();
         self.block_on(async {
-            let cluster = crate::client::connect(&conn).await.ok()?;
+            let cluster = crate::connect::connect(&conn).await.ok()?;
             let p = kube::Api::<Pod>::namespaced(cluster.client, &cluster.namespace)
                 .get(pod)
                 .await

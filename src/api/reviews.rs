@@ -14,10 +14,10 @@ use k8s_openapi::api::core::v1::{EphemeralContainer, Namespace, Pod, PodSecurity
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 
-use crate::client::{Cluster, timed};
+use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, NamedOnly, api_status, classify};
-use crate::profile::Profile;
-use crate::pss::{ENFORCE_LABEL, Level, violations};
+use crate::plan::profile::Profile;
+use crate::plan::pss::{ENFORCE_LABEL, Level, violations};
 
 /// The strategic-merge patch body that appends `container`.
 pub fn patch_body(container: &EphemeralContainer) -> serde_json::Value {

@@ -21,13 +21,13 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 use tokio::io::AsyncWrite;
 
-use crate::client::Cluster;
+use crate::cli::options::{Options, Output};
+use crate::connect::Cluster;
 use crate::error::{EXIT_FAILURE, Error, fmt_duration};
-use crate::options::{Options, Output};
 use crate::output::Printer;
+use crate::plan::container::{Audit, Custom};
+use crate::plan::target::{Kind, TargetRef};
 use crate::session::{self, Io, StdinSource};
-use crate::spec::{Audit, Custom};
-use crate::target::{Kind, TargetRef};
 
 /// What happened in one pod.
 #[derive(Debug, Clone, Default)]
@@ -312,7 +312,7 @@ async fn resolve_target(cluster: &Cluster, options: &Options, t: &TargetRef) -> 
         )
     };
     if t.kind == Kind::Pod {
-        return match crate::resolve::get_pod(cluster, &t.name).await {
+        return match crate::api::pods::get_pod(cluster, &t.name).await {
             Ok(p) => (
                 vec![Work::Pod {
                     pod: Box::new(p),
@@ -324,7 +324,7 @@ async fn resolve_target(cluster: &Cluster, options: &Options, t: &TargetRef) -> 
         };
     }
     if !options.all_pods {
-        return match crate::resolve::resolve_pod(cluster, t, &quiet).await {
+        return match crate::api::pods::resolve_pod(cluster, t, &quiet).await {
             Ok(p) => (
                 vec![Work::Pod {
                     pod: Box::new(p),
@@ -335,11 +335,11 @@ async fn resolve_target(cluster: &Cluster, options: &Options, t: &TargetRef) -> 
             Err(e) => failed(e),
         };
     }
-    let selector = match crate::resolve::workload_selector_string(cluster, t).await {
+    let selector = match crate::api::pods::workload_selector_string(cluster, t).await {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
-    match crate::resolve::list_pods(cluster, &selector).await {
+    match crate::api::pods::list_pods(cluster, &selector).await {
         Ok(pods) => running(pods, container.as_ref()),
         Err(e) => failed(e),
     }
@@ -348,7 +348,7 @@ async fn resolve_target(cluster: &Cluster, options: &Options, t: &TargetRef) -> 
 /// The pods to work on: one LIST for a selector, else every TARGET resolved concurrently.
 async fn select(cluster: &Cluster, options: &Options) -> Result<(Vec<Work>, usize), Error> {
     if let Some(sel) = &options.selector {
-        let pods = crate::resolve::list_pods(cluster, sel).await?;
+        let pods = crate::api::pods::list_pods(cluster, sel).await?;
         let (work, skipped) = running(pods, options.target_container.as_ref());
         if work.is_empty() {
             return Err(Error::NoPods {
@@ -417,9 +417,9 @@ async fn one(
     };
     out.pod = pod.metadata.name.clone().unwrap_or_default();
     let quiet = Printer::with(true, false);
-    let prepared = Box::pin(crate::prepare_in(
+    let prepared = Box::pin(crate::run::prepare_in(
         cluster,
-        crate::PodRead {
+        crate::run::PodRead {
             pod: &pod,
             watch: None,
         },
@@ -470,7 +470,7 @@ async fn one(
         size: None,
         follow_resize: false,
     };
-    let session_id = crate::spec::session_id(|n| rand::random_range(0..n));
+    let session_id = crate::plan::container::session_id(|n| rand::random_range(0..n));
     let plan = session::Plan {
         pod: &prepared.pod,
         container: &prepared.container,
@@ -509,8 +509,10 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<u8, Error> {
     let t0 = Instant::now();
-    let (selected, reviewed) =
-        tokio::join!(select(cluster, options), crate::audit::who_am_i(cluster));
+    let (selected, reviewed) = tokio::join!(
+        select(cluster, options),
+        crate::plan::audit::who_am_i(cluster)
+    );
     let (work, skipped) = selected?;
     if skipped > 0 {
         printer.status(&format!(
@@ -519,7 +521,7 @@ pub async fn run(
             if skipped == 1 { "is" } else { "are" }
         ));
     }
-    let audit = crate::audit::record(
+    let audit = crate::plan::audit::record(
         reviewed,
         cluster.user.as_deref(),
         options.reason.as_deref(),

@@ -24,10 +24,10 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+use crate::cli::options::Connection;
 use crate::error::{Error, KubeconfigEntry, NamedBy, Scope};
-use crate::options::Connection;
 
-mod exec;
+mod credentials;
 
 /// A ready client and where it points.
 pub struct Cluster {
@@ -38,7 +38,7 @@ pub struct Cluster {
     /// entry's name.
     pub user: Option<String>,
     /// The user name the API server will see, when the credentials say it
-    /// ([`crate::audit::local_identity`]); `None`: ask (a SelfSubjectReview).
+    /// ([`crate::plan::audit::local_identity`]); `None`: ask (a SelfSubjectReview).
     pub identity: Option<String>,
     pub request_timeout: Option<Duration>,
 }
@@ -391,7 +391,7 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     }
     // Last, once the rest of the configuration is known to be good: an interactive plugin
     // should not ask for a code that an invalid proxy URL then throws away.
-    exec::resolve(
+    credentials::resolve(
         user_name.as_deref().unwrap_or_default(),
         &mut config.auth_info,
         &selection.cluster,
@@ -470,7 +470,7 @@ fn direct_client(config: Config) -> Result<Client, kube::Error> {
 }
 
 /// The user name these credentials authenticate as, if they say it (see
-/// [`crate::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
+/// [`crate::plan::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
 /// them when it uses them.
 fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
     use base64::Engine as _;
@@ -487,7 +487,7 @@ fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
         (None, Some(path)) => std::fs::read_to_string(path).ok(),
         (None, None) => None,
     };
-    crate::audit::local_identity(&crate::audit::Credentials {
+    crate::plan::audit::local_identity(&crate::plan::audit::Credentials {
         impersonate: auth.impersonate.as_deref(),
         client_certificate: certificate.as_deref(),
         token: token.as_deref().map(str::trim),

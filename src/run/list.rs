@@ -10,12 +10,12 @@ use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
 
-use crate::client::{Cluster, timed};
+use crate::cli::options::{Options, Output};
+use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify, fmt_duration};
-use crate::options::{Options, Output};
 use crate::output::Printer;
-use crate::reuse::{Record, age, records, ttl_left};
-use crate::target::Kind;
+use crate::plan::records::{Record, age, records, ttl_left};
+use crate::plan::target::Kind;
 
 /// One row: a debug container in a pod.
 #[derive(Debug, Clone)]
@@ -152,11 +152,11 @@ async fn pods(cluster: &Cluster, options: &Options, printer: &Printer) -> Result
     let scope = cluster.scope();
     if let Some(t) = options.targets.first() {
         if t.kind == Kind::Pod {
-            return Ok(vec![crate::resolve::get_pod(cluster, &t.name).await?]);
+            return Ok(vec![crate::api::pods::get_pod(cluster, &t.name).await?]);
         }
-        let sel = crate::resolve::workload_selector_string(cluster, t).await?;
+        let sel = crate::api::pods::workload_selector_string(cluster, t).await?;
         let _ = printer;
-        return crate::resolve::list_pods(cluster, &sel).await;
+        return crate::api::pods::list_pods(cluster, &sel).await;
     }
     let params = match &options.selector {
         Some(s) => ListParams::default().labels(s),
@@ -205,7 +205,7 @@ pub async fn run(cluster: &Cluster, options: &Options, printer: &Printer) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reuse::State;
+    use crate::plan::records::State;
 
     fn row(ns: &str, pod: &str, name: &str) -> Row {
         Row {

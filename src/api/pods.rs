@@ -9,11 +9,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::ListParams;
 
-use crate::client::{Cluster, timed};
+use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
-use crate::target::{Kind, TargetRef, choose_pod, selector_string};
-use crate::wait::PodWatch;
+use crate::plan::target::{Kind, TargetRef, choose_pod, selector_string};
+use crate::run::wait::PodWatch;
 
 /// Drops what the plugin never reads from a pod it keeps: `managedFields` (an entry per field
 /// manager listing every field it set, so it grows with each debug container as the spec does)
@@ -37,7 +37,7 @@ pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
 }
 
 /// [`resolve_pod`], but a pod target is read with one watch that starts with the pod's state
-/// and stays open for the wait ([`crate::wait::read_and_watch`]), where the server offers it;
+/// and stays open for the wait ([`crate::run::wait::read_and_watch`]), where the server offers it;
 /// else with a GET.
 pub async fn resolve_pod_watched(
     cluster: &Cluster,
@@ -45,7 +45,7 @@ pub async fn resolve_pod_watched(
     printer: &Printer,
 ) -> Result<(Pod, Option<PodWatch>), Error> {
     if target.kind == Kind::Pod
-        && let Some((pod, watch)) = crate::wait::read_and_watch(cluster, &target.name).await?
+        && let Some((pod, watch)) = crate::run::wait::read_and_watch(cluster, &target.name).await?
     {
         return Ok((pod, Some(watch)));
     }
@@ -158,7 +158,7 @@ async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<Labe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::fixtures::pod;
+    use crate::plan::target::fixtures::pod;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 
     #[test]

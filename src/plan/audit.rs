@@ -12,8 +12,8 @@ use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use kube::Api;
 use kube::api::PostParams;
 
-use crate::client::Cluster;
-use crate::spec::Audit;
+use crate::connect::Cluster;
+use crate::plan::container::Audit;
 
 /// A SelfSubjectReview that takes longer than this is not waited for.
 const BOUND: Duration = Duration::from_secs(5);
@@ -42,7 +42,7 @@ pub async fn who_am_i(cluster: &Cluster) -> Option<String> {
 }
 
 /// What the credentials of a kubeconfig user say about the user name, read by
-/// [`crate::client::connect`]. Never logged: `token` is a bearer token.
+/// [`crate::connect::connect`]. Never logged: `token` is a bearer token.
 #[derive(Default)]
 pub struct Credentials<'a> {
     /// `--as`, or `as` in the kubeconfig.

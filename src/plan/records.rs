@@ -18,9 +18,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::spec::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
+use crate::plan::container::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
 
-use crate::wait::ephemeral_status;
+use crate::run::wait::ephemeral_status;
 
 /// A kept container is reused only if it has at least this long to live.
 pub const REUSE_MARGIN: Duration = Duration::from_secs(30);
@@ -278,7 +278,7 @@ pub fn find(pod: &Pod, req: &Request<'_>, now: Timestamp) -> Reuse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::fixtures::pod;
+    use crate::plan::target::fixtures::pod;
     use k8s_openapi::api::core::v1::{
         ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, EnvVar,
     };

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::Api;
 use kube::api::{WatchEvent, WatchParams};
 
-use crate::client::{Cluster, timed};
+use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
 
@@ -521,7 +521,7 @@ impl PodWatch {
                     if let Some(v) = &p.metadata.resource_version {
                         self.rv.clone_from(v);
                     }
-                    crate::resolve::slim(&mut p);
+                    crate::api::pods::slim(&mut p);
                     *self.latest = p;
                     if let Some(done) = check(&self.latest) {
                         return done;
@@ -578,7 +578,7 @@ pub enum Initial {
 pub fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
     match event {
         WatchEvent::Added(mut p) | WatchEvent::Modified(mut p) => {
-            crate::resolve::slim(&mut p);
+            crate::api::pods::slim(&mut p);
             *found = Some(p);
             Initial::Pending
         }
@@ -679,7 +679,7 @@ pub async fn read_and_watch(
 
 fn slimmed(pod: &Pod) -> Pod {
     let mut p = pod.clone();
-    crate::resolve::slim(&mut p);
+    crate::api::pods::slim(&mut p);
     p
 }
 
@@ -690,7 +690,7 @@ mod tests {
         ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
     };
 
-    use crate::target::fixtures::pod;
+    use crate::plan::target::fixtures::pod;
 
     fn with_state(state: ContainerState) -> Pod {
         let mut p = pod("api").container("app").ephemeral("debugger-x").build();

@@ -1,0 +1,4 @@
+//! Every API call, thin.
+
+pub mod pods;
+pub mod reviews;

@@ -1,0 +1,7 @@
+//! The command line: clap's definition, and the options it is validated into.
+
+pub mod args;
+pub mod options;
+pub mod selector;
+
+pub use args::Cli;
