@@ -30,4 +30,5 @@ pub mod plan;
 pub mod run;
 pub mod session;
 
-pub use run::{prepare, prepare_in, run};
+pub use run::prepare::{prepare, prepare_in};
+pub use run::run;

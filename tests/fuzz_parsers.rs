@@ -15,9 +15,11 @@ use std::path::Path;
 
 use distroless_debug::cli::options::{DebugContainer, parse_duration, parse_env, validate_image};
 use distroless_debug::cli::selector::{Requirement, Selector, parse_selector};
-use distroless_debug::plan::container::{self as spec, Audit, Custom};
+use distroless_debug::cli::target::{TargetRef, parse_target};
+use distroless_debug::plan::audit::Audit;
+use distroless_debug::plan::container as spec;
+use distroless_debug::plan::custom::Custom;
 use distroless_debug::plan::profile::Profile;
-use distroless_debug::plan::target::{TargetRef, parse_target};
 use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -398,7 +400,7 @@ fn build(custom: Option<&Custom>) -> Result<EphemeralContainer, String> {
         custom,
         audit: &audit,
         mode: spec::Mode::KeepAlive,
-        probed: spec::Probed::NotYet,
+        probed: distroless_debug::plan::user::Probed::NotYet,
     })
     .map(|b| b.container)
     .map_err(|e| e.to_string())

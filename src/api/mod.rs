@@ -1,4 +1,7 @@
 //! Every API call, thin.
 
+pub mod events;
+pub mod patch;
 pub mod pods;
 pub mod reviews;
+pub mod watch;

@@ -9,11 +9,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::ListParams;
 
+use crate::cli::target::Kind;
+use crate::cli::target::TargetRef;
 use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
-use crate::output::Printer;
-use crate::plan::target::{Kind, TargetRef, choose_pod, selector_string};
-use crate::run::wait::PodWatch;
+use crate::plan::target::selector_string;
 
 /// Drops what the plugin never reads from a pod it keeps: `managedFields` (an entry per field
 /// manager listing every field it set, so it grows with each debug container as the spec does)
@@ -33,52 +33,6 @@ pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
         .await?
         .map_err(|e| classify(e, ApiCall::GetPod, name, &cluster.scope()))?;
     slim(&mut pod);
-    Ok(pod)
-}
-
-/// [`resolve_pod`], but a pod target is read with one watch that starts with the pod's state
-/// and stays open for the wait ([`crate::run::wait::read_and_watch`]), where the server offers it;
-/// else with a GET.
-pub async fn resolve_pod_watched(
-    cluster: &Cluster,
-    target: &TargetRef,
-    printer: &Printer,
-) -> Result<(Pod, Option<PodWatch>), Error> {
-    if target.kind == Kind::Pod
-        && let Some((pod, watch)) = crate::run::wait::read_and_watch(cluster, &target.name).await?
-    {
-        return Ok((pod, Some(watch)));
-    }
-    Ok((resolve_pod(cluster, target, printer).await?, None))
-}
-
-/// The pod a target names: the pod itself, or a running, ready pod of the workload (said on
-/// stderr).
-pub async fn resolve_pod(
-    cluster: &Cluster,
-    target: &TargetRef,
-    printer: &Printer,
-) -> Result<Pod, Error> {
-    if target.kind == Kind::Pod {
-        return get_pod(cluster, &target.name).await;
-    }
-    let selector = workload_selector(cluster, target).await?;
-    let selector = selector_string(&selector).map_err(|e| Error::NoReadyPod {
-        workload: target.to_string(),
-        summary: e,
-    })?;
-    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let list = timed(
-        cluster.request_timeout,
-        api.list(&ListParams::default().labels(&selector)),
-    )
-    .await?
-    .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?;
-    let pod = choose_pod(&list.items, target)?.clone();
-    printer.status(&format!(
-        "Using pod {} of {target}",
-        pod.metadata.name.as_deref().unwrap_or_default()
-    ));
     Ok(pod)
 }
 
@@ -112,7 +66,10 @@ pub async fn list_pods(cluster: &Cluster, selector: &str) -> Result<Vec<Pod>, Er
     .collect())
 }
 
-async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<LabelSelector, Error> {
+pub async fn workload_selector(
+    cluster: &Cluster,
+    target: &TargetRef,
+) -> Result<LabelSelector, Error> {
     let c = cluster.client.clone();
     let ns = cluster.namespace.as_str();
     let name = target.name.as_str();

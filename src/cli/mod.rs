@@ -3,5 +3,6 @@
 pub mod args;
 pub mod options;
 pub mod selector;
+pub mod target;
 
 pub use args::Cli;

@@ -7,10 +7,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::Cli;
+use crate::cli::args::Cli;
+use crate::cli::target::Kind;
+use crate::cli::target::TargetRef;
+use crate::cli::target::parse_target;
+use crate::cli::target::validate_dns_label;
 use crate::error::Error;
 use crate::plan::profile::Profile;
-use crate::plan::target::{Kind, TargetRef, parse_target, validate_dns_label};
 
 /// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
 /// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].

@@ -319,7 +319,7 @@ fn validate_key(k: &str) -> Result<(), String> {
         None => (None, k),
     };
     if let Some(p) = prefix
-        && crate::plan::target::validate_object_name(p).is_err()
+        && crate::cli::target::validate_object_name(p).is_err()
     {
         return Err(format!(
             "invalid label key {k:?}: the prefix must be a DNS subdomain (lowercase letters, digits, '-' and '.')"

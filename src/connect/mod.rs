@@ -28,6 +28,7 @@ use crate::cli::options::Connection;
 use crate::error::{Error, KubeconfigEntry, NamedBy, Scope};
 
 mod credentials;
+pub mod identity;
 
 /// A ready client and where it points.
 pub struct Cluster {
@@ -487,7 +488,7 @@ fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
         (None, Some(path)) => std::fs::read_to_string(path).ok(),
         (None, None) => None,
     };
-    crate::plan::audit::local_identity(&crate::plan::audit::Credentials {
+    crate::connect::identity::local_identity(&crate::connect::identity::Credentials {
         impersonate: auth.impersonate.as_deref(),
         client_certificate: certificate.as_deref(),
         token: token.as_deref().map(str::trim),

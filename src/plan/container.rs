@@ -23,199 +23,10 @@ use serde_json::Value;
 
 use crate::cli::options::DebugContainer;
 use crate::error::Error;
-
-/// Script sources (see docs/entry-script.md).
-mod sources {
-    pub const COMMON: &str = include_str!("sh/common.sh");
-    pub const TARGET: &str = include_str!("sh/target.sh");
-    pub const KEEPALIVE: &str = include_str!("sh/keepalive.sh");
-    pub const SESSION: &str = include_str!("sh/session.sh");
-    pub const PROBE: &str = include_str!("sh/probe.sh");
-}
-
-/// `main` with the functions of `libs` before its code, without comment and blank lines (every
-/// debug container stays in the pod spec for the pod's life, and every exec carries its script
-/// in its URL): the first line of `main`, its title, stays. Pure.
-pub fn compose(main: &str, libs: &[&str]) -> String {
-    let mut lines = main.lines();
-    let mut out = String::with_capacity(main.len());
-    if let Some(title) = lines.next() {
-        out.push_str(title);
-        out.push('\n');
-    }
-    for part in libs.iter().flat_map(|l| l.lines()).chain(lines) {
-        let code = part.trim_start();
-        if code.is_empty() || code.starts_with('#') {
-            continue;
-        }
-        out.push_str(part);
-        out.push('\n');
-    }
-    out
-}
-
-/// The main process of every debug container, as it goes into the spec (before
-/// [`kubelet_literal`]).
-pub fn keep_alive_script() -> &'static str {
-    static SCRIPT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| compose(sources::KEEPALIVE, &[sources::COMMON]));
-    &SCRIPT
-}
-
-/// The script every session runs through exec.
-pub fn session_script() -> &'static str {
-    static SCRIPT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| compose(sources::SESSION, &[sources::COMMON, sources::TARGET]));
-    &SCRIPT
-}
-
-/// The script of the probe container ([`probe_container`]).
-pub fn probe_script() -> &'static str {
-    static SCRIPT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| compose(sources::PROBE, &[sources::TARGET]));
-    &SCRIPT
-}
-
-/// `s` as the kubelet must see it to pass it on unchanged: every `$` doubled, since the kubelet
-/// expands `$(NAME)` to the value of variable NAME and `$$` to `$` in command, args and env
-/// values. Pure.
-pub fn kubelet_literal(s: &str) -> String {
-    s.replace('$', "$$")
-}
-
-/// UID used for a must-run-as-non-root pod when the target's UID is unknown.
-pub const FALLBACK_UID: i64 = 65532;
-
-/// Prefix of generated debug container names.
-pub const NAME_PREFIX: &str = "debugger-";
-
-/// Letters Kubernetes uses for generated name suffixes (no vowels, no look-alikes).
-const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-/// The audit record and lifetime written into the container's environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audit {
-    /// Who started it (kubeconfig user or impersonated user), if known.
-    pub by: Option<String>,
-    /// When, RFC 3339.
-    pub at: String,
-    pub reason: Option<String>,
-    /// How long the container lives at most (`--ttl`).
-    pub ttl: std::time::Duration,
-}
-
-/// A partial container spec from `--custom`, parsed and checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Custom(serde_json::Map<String, Value>);
-
-/// Fields `--custom` may not set.
-const CUSTOM_REFUSED: &[&str] = &["name", "image", "command", "args", "targetContainerName"];
-
-impl Custom {
-    /// Parses JSON or YAML text (JSON is YAML, but its errors read better as JSON).
-    pub fn parse(text: &str) -> Result<Custom, String> {
-        let value: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?
-        };
-        let Value::Object(map) = value else {
-            return Err("expected an object (a partial container spec)".to_owned());
-        };
-        if let Some(bad) = CUSTOM_REFUSED.iter().find(|k| map.contains_key(**k)) {
-            return Err(format!(
-                "may not set {bad:?} (use --image, -c/--container or -- COMMAND instead)"
-            ));
-        }
-        // The audit record and the plugin's own settings are the plugin's to write.
-        let reserved = map
-            .get("env")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("name").and_then(Value::as_str))
-            .find(|n| {
-                n.starts_with(crate::cli::options::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT"
-            });
-        if let Some(name) = reserved {
-            return Err(format!(
-                "may not set env {name:?}: distroless-debug sets it itself"
-            ));
-        }
-        // Unknown fields would be dropped silently by the typed struct: refuse them.
-        let probe: EphemeralContainer = serde_json::from_value(Value::Object(
-            map.clone()
-                .into_iter()
-                .chain([("name".to_owned(), Value::String("x".into()))])
-                .collect(),
-        ))
-        .map_err(|e| format!("not a valid container spec: {e}"))?;
-        let known = serde_json::to_value(&probe).unwrap_or(Value::Null);
-        for key in map.keys() {
-            let kept = known.get(key).is_some() || map.get(key) == Some(&Value::Null);
-            if !kept {
-                return Err(format!("unknown or empty container field {key:?}"));
-            }
-        }
-        Ok(Custom(map))
-    }
-}
-
-/// A fresh name: `requested` if free, else `debugger-xxxxx` not used by any container of the
-/// pod. `random` returns indexes into the alphabet (injected so tests are deterministic).
-pub fn container_name(
-    pod: &Pod,
-    requested: Option<&str>,
-    mut random: impl FnMut(usize) -> usize,
-) -> Result<String, Error> {
-    let taken = all_container_names(pod);
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    if let Some(name) = requested {
-        if taken.iter().any(|t| t == name) {
-            return Err(Error::NameTaken {
-                pod: pod_name,
-                name: name.to_owned(),
-            });
-        }
-        return Ok(name.to_owned());
-    }
-    for _ in 0..32 {
-        let suffix: String = (0..5)
-            .map(|_| char::from(ALPHABET[random(ALPHABET.len()) % ALPHABET.len()]))
-            .collect();
-        let name = format!("{NAME_PREFIX}{suffix}");
-        if !taken.contains(&name) {
-            return Ok(name);
-        }
-    }
-    Err(Error::NameTaken {
-        pod: pod_name,
-        name: format!("{NAME_PREFIX}*"),
-    })
-}
-
-/// Names of containers, init containers and ephemeral containers: one namespace for names.
-pub fn all_container_names(pod: &Pod) -> Vec<String> {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Vec::new();
-    };
-    spec.containers
-        .iter()
-        .map(|c| c.name.clone())
-        .chain(
-            spec.init_containers
-                .iter()
-                .flatten()
-                .map(|c| c.name.clone()),
-        )
-        .chain(
-            spec.ephemeral_containers
-                .iter()
-                .flatten()
-                .map(|c| c.name.clone()),
-        )
-        .collect()
-}
+use crate::plan::audit::Audit;
+use crate::plan::custom::{Custom, merge};
+use crate::plan::scripts::{keep_alive_script, kubelet_literal, probe_script};
+use crate::plan::user::{FALLBACK_UID, Probed, runs_as_non_root, target_ids, target_runtime_id};
 
 /// Environment variable that marks a container kept for reuse (see [`Mode::KeepAlive`]).
 pub const KEEPALIVE_ENV: &str = "DISTROLESS_DEBUG_KEEPALIVE";
@@ -245,19 +56,6 @@ pub enum Mode {
     KeepAlive,
 }
 
-/// A UID and a GID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ids {
-    pub uid: i64,
-    pub gid: i64,
-}
-
-impl std::fmt::Display for Ids {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UID {}, GID {}", self.uid, self.gid)
-    }
-}
-
 /// Everything needed to build the container.
 pub struct Input<'a> {
     pub pod: &'a Pod,
@@ -271,16 +69,6 @@ pub struct Input<'a> {
     pub probed: Probed,
 }
 
-/// What a probe container ([`probe_container`]) read of the target's user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Probed {
-    /// No probe has run (or none is needed).
-    NotYet,
-    Found(Ids),
-    /// The probe could not tell; why.
-    Failed(String),
-}
-
 /// The container to add, what to tell the user about it, and whether the target's user must be
 /// probed first.
 #[derive(Debug, Clone)]
@@ -291,183 +79,6 @@ pub struct Built {
     /// The container must run as the target's UID and GID, which neither the pod spec nor the
     /// runtime reports: add a [`probe_container`], then build again with [`Input::probed`].
     pub needs_probe: bool,
-}
-
-/// How a session runs in the container (`$0` of the session script).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecMode {
-    /// A shell, or a command with the client's stdin (a [`ExecMode::Lease`] watches it).
-    Session,
-    /// A command without input: its stdin is its own lease.
-    Command,
-    /// Holds session `id` until the client is gone, then ends that session, and the container
-    /// too when it ends with its session ([`Mode::Session`]).
-    Lease { ends_container: bool },
-}
-
-impl ExecMode {
-    fn argv0(self) -> &'static str {
-        match self {
-            ExecMode::Session => "distroless-debug",
-            ExecMode::Command => "distroless-debug-cmd",
-            ExecMode::Lease {
-                ends_container: false,
-            } => "distroless-debug-lease",
-            ExecMode::Lease {
-                ends_container: true,
-            } => "distroless-debug-lease-all",
-        }
-    }
-}
-
-/// The exec argv of a session: the session script, its mode, the session's ID, the target
-/// container's runtime ID when the pod shares one PID namespace, then `command` (none: a
-/// shell). Exec commands reach the process as they are (no kubelet expansion). Pure.
-pub fn exec_command(
-    mode: ExecMode,
-    session_id: &str,
-    target_runtime_id: Option<&str>,
-    command: &[String],
-) -> Vec<String> {
-    let mut argv = vec![
-        "sh".to_owned(),
-        "-c".to_owned(),
-        session_script().to_owned(),
-        mode.argv0().to_owned(),
-        session_id.to_owned(),
-        target_runtime_id.unwrap_or_default().to_owned(),
-    ];
-    if !matches!(mode, ExecMode::Lease { .. }) {
-        argv.extend(command.iter().cloned());
-    }
-    argv
-}
-
-/// A session ID: `dd-` and 12 letters and digits (the session script finds the session by it
-/// with a plain grep pattern). `random` as in [`container_name`].
-pub fn session_id(mut random: impl FnMut(usize) -> usize) -> String {
-    let suffix: String = (0..12)
-        .map(|_| char::from(ALPHABET[random(ALPHABET.len()) % ALPHABET.len()]))
-        .collect();
-    format!("dd-{suffix}")
-}
-
-/// The target container's runtime ID (`containerd://ID` without its scheme) when the pod shares
-/// one PID namespace: the target's main process is then not PID 1, and the session script finds
-/// it by this ID in `/proc/PID/cgroup`. `None` otherwise. Pure.
-pub fn target_runtime_id(pod: &Pod, target: &str) -> Option<String> {
-    let shared = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.share_process_namespace)
-        .unwrap_or(false);
-    if !shared {
-        return None;
-    }
-    let id = pod
-        .status
-        .as_ref()?
-        .container_statuses
-        .as_ref()?
-        .iter()
-        .find(|c| c.name == target)?
-        .container_id
-        .as_deref()?;
-    Some(id.rsplit_once("://").map_or(id, |(_, id)| id).to_owned())
-}
-
-/// What the target runs as, when the API says it: the runtime's report
-/// (`status.containerStatuses[].user`, containerd 2.0+; KEP-3619), else `runAsUser` and
-/// `runAsGroup` of the container or the pod. A UID without a GID is not enough: the GID then
-/// comes from the image, which the API never sees. The `&str` says where it came from. Pure.
-pub fn target_ids(pod: &Pod, target: &str) -> Option<(Ids, &'static str)> {
-    let reported = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|all| all.iter().find(|c| c.name == target))
-        .and_then(|c| c.user.as_ref())
-        .and_then(|u| u.linux.as_ref());
-    if let Some(linux) = reported {
-        return Some((
-            Ids {
-                uid: linux.uid,
-                gid: linux.gid,
-            },
-            "as the container runtime reports",
-        ));
-    }
-    let spec = pod.spec.as_ref()?;
-    let pod_sc = spec.security_context.as_ref();
-    let own = spec
-        .containers
-        .iter()
-        .find(|c| c.name == target)
-        .and_then(|c| c.security_context.as_ref());
-    let uid = own
-        .and_then(|s| s.run_as_user)
-        .or_else(|| pod_sc.and_then(|s| s.run_as_user))?;
-    let gid = own
-        .and_then(|s| s.run_as_group)
-        .or_else(|| pod_sc.and_then(|s| s.run_as_group))?;
-    Some((Ids { uid, gid }, "from the pod spec"))
-}
-
-/// What a probe container of ours said about the user of `target`, if one ran (the most recent
-/// that ended): its termination message `UID GID`, or why it could not tell. A probe that is
-/// still running or was never added is [`Probed::NotYet`]. Pure.
-pub fn probe_outcome(pod: &Pod, target: &str) -> Probed {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Probed::NotYet;
-    };
-    let probes: Vec<&str> = spec
-        .ephemeral_containers
-        .iter()
-        .flatten()
-        .filter(|c| {
-            c.target_container_name.as_deref() == Some(target)
-                && c.env.iter().flatten().any(|e| e.name == PROBE_ENV)
-        })
-        .map(|c| c.name.as_str())
-        .collect();
-    let ended = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.ephemeral_container_statuses.as_ref())
-        .into_iter()
-        .flatten()
-        .filter(|s| probes.contains(&s.name.as_str()))
-        .filter_map(|s| Some((s.name.as_str(), s.state.as_ref()?.terminated.as_ref()?)))
-        .collect::<Vec<_>>();
-    let mut outcome = Probed::NotYet;
-    for (name, t) in ended {
-        let message = t.message.as_deref().unwrap_or_default().trim();
-        let mut parts = message.split_whitespace().map(str::parse::<i64>);
-        match (t.exit_code, parts.next(), parts.next(), parts.next()) {
-            (0, Some(Ok(uid)), Some(Ok(gid)), None) => return Probed::Found(Ids { uid, gid }),
-            (code, ..) => {
-                outcome = Probed::Failed(if message.is_empty() {
-                    format!("the probe container {name} ended with exit code {code}")
-                } else {
-                    format!("the probe container {name} ended with exit code {code}: {message}")
-                });
-            }
-        }
-    }
-    outcome
-}
-
-/// A user for a debug container tried before its real one is known (a dry run): the pod's
-/// non-zero `runAsUser`, else [`FALLBACK_UID`], as UID and GID. Pure.
-pub fn provisional_ids(pod: &Pod) -> Ids {
-    let uid = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.security_context.as_ref())
-        .and_then(|s| s.run_as_user)
-        .filter(|u| *u != 0)
-        .unwrap_or(FALLBACK_UID);
-    Ids { uid, gid: uid }
 }
 
 /// The short-lived container that reads the target's UID and GID from `/proc/PID/status` (any
@@ -608,18 +219,6 @@ fn env_var(name: &str, value: &str) -> EnvVar {
     }
 }
 
-/// Whether the debug container will run as a non-root user: it must (`runAsNonRoot` on it or
-/// on the pod), or the pod gives it a non-zero `runAsUser`.
-fn runs_as_non_root(c: &EphemeralContainer, pod: &Pod) -> bool {
-    let own = c.security_context.as_ref();
-    let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-    let must = match own.and_then(|s| s.run_as_non_root) {
-        Some(v) => v,
-        None => pod_sc.and_then(|s| s.run_as_non_root) == Some(true),
-    };
-    must || pod_sc.and_then(|s| s.run_as_user).is_some_and(|u| u != 0)
-}
-
 /// Gives a debug container that runs as non-root exactly the target's UID and GID, and says so
 /// (see the module docs). Returns true when that user is unknown and must be probed.
 fn apply_user(c: &mut EphemeralContainer, input: &Input<'_>, notes: &mut Vec<String>) -> bool {
@@ -681,49 +280,13 @@ fn apply_user(c: &mut EphemeralContainer, input: &Input<'_>, notes: &mut Vec<Str
     false
 }
 
-/// Merges `patch` into `base` like a strategic merge patch does for container fields: objects
-/// merge key by key, `null` deletes, `env` merges by `name` and `volumeMounts` by `mountPath`,
-/// other lists are replaced.
-pub fn merge(base: &mut Value, patch: &Value) {
-    match (base, patch) {
-        (Value::Object(b), Value::Object(p)) => {
-            for (k, pv) in p {
-                if pv.is_null() {
-                    b.remove(k);
-                    continue;
-                }
-                let key = match k.as_str() {
-                    "env" | "envFrom" => Some("name"),
-                    "volumeMounts" => Some("mountPath"),
-                    "volumeDevices" => Some("devicePath"),
-                    _ => None,
-                };
-                match (b.get_mut(k), key, pv) {
-                    (Some(Value::Array(bl)), Some(key), Value::Array(pl)) => {
-                        for item in pl {
-                            let id = item.get(key);
-                            match bl.iter_mut().find(|x| id.is_some() && x.get(key) == id) {
-                                Some(existing) => merge(existing, item),
-                                None => bl.push(item.clone()),
-                            }
-                        }
-                    }
-                    (Some(bv @ Value::Object(_)), _, Value::Object(_)) => merge(bv, pv),
-                    _ => {
-                        b.insert(k.clone(), pv.clone());
-                    }
-                }
-            }
-        }
-        (b, p) => *b = p.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::profile::Profile;
+    use crate::plan::scripts::{ExecMode, exec_command, session_script};
     use crate::plan::target::fixtures::pod;
+    use crate::plan::user::{Ids, probe_outcome, provisional_ids};
     use k8s_openapi::api::core::v1::{
         ContainerState, ContainerStateTerminated, ContainerStatus, ContainerUser,
         LinuxContainerUser, PodSecurityContext,
@@ -914,54 +477,6 @@ mod tests {
             lease(true)[3..],
             ["distroless-debug-lease-all", "dd-abc", ""]
         );
-    }
-
-    #[test]
-    fn scripts_are_small_valid_and_without_comments() {
-        for (script, limit) in [
-            (keep_alive_script(), 1700),
-            (session_script(), 4096),
-            (probe_script(), 700),
-        ] {
-            assert!(script.len() < limit, "{} bytes:\n{script}", script.len());
-            assert!(script.starts_with("# distroless-debug"));
-            assert_eq!(
-                script
-                    .lines()
-                    .filter(|l| l.trim_start().starts_with('#'))
-                    .count(),
-                1,
-                "{script}"
-            );
-            let check = std::process::Command::new("sh")
-                .args(["-n", "-c", script])
-                .status()
-                .expect("sh");
-            assert!(check.success(), "{script}");
-        }
-        assert_eq!(
-            compose(
-                "# title\n# more\n\nmain\n",
-                &["# lib\nf() { :; }\n  # inner\n"]
-            ),
-            "# title\nf() { :; }\nmain\n"
-        );
-        let id = session_id(|_| 0);
-        assert_eq!(id, "dd-bbbbbbbbbbbb");
-    }
-
-    #[test]
-    fn the_target_is_found_by_its_runtime_id_only_when_the_pod_shares_its_pids() {
-        let mut p = pod("api").container("app").build();
-        p.status.as_mut().unwrap().container_statuses = Some(vec![ContainerStatus {
-            name: "app".into(),
-            container_id: Some("containerd://c0ffee".into()),
-            ..ContainerStatus::default()
-        }]);
-        assert_eq!(target_runtime_id(&p, "app"), None);
-        p.spec.as_mut().unwrap().share_process_namespace = Some(true);
-        assert_eq!(target_runtime_id(&p, "app").as_deref(), Some("c0ffee"));
-        assert_eq!(target_runtime_id(&p, "side"), None);
     }
 
     fn non_root_pod(uid: Option<i64>, gid: Option<i64>) -> Pod {
@@ -1212,69 +727,5 @@ mod tests {
             base
         );
         assert_ne!(hash(&input(&p, &d, &a, Mode::Session)), base);
-    }
-
-    #[test]
-    fn names_are_unique_across_all_container_lists() {
-        let p = pod("api")
-            .container("app")
-            .init_container("debugger-bbbbb")
-            .ephemeral("debugger-ccccc")
-            .build();
-        // A generator that first yields taken names.
-        let mut seq = [0usize, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2].into_iter();
-        let name = container_name(&p, None, |_| seq.next().unwrap_or(3)).unwrap();
-        assert_eq!(name, "debugger-ddddd");
-        assert_eq!(container_name(&p, Some("mine"), |_| 0).unwrap(), "mine");
-        let err = container_name(&p, Some("debugger-ccccc"), |_| 0).unwrap_err();
-        assert!(matches!(err, Error::NameTaken { .. }));
-        let err = container_name(&p, Some("app"), |_| 0).unwrap_err();
-        assert!(err.to_string().contains("already exists"));
-        // A generator stuck on a taken name gives up instead of looping forever.
-        assert!(
-            container_name(&p, None, |_| 0).is_err_and(|e| e.to_string().contains("debugger-*"))
-        );
-    }
-
-    #[test]
-    fn custom_refusals() {
-        for (text, want) in [
-            (r#"{"name": "x"}"#, "may not set \"name\""),
-            ("image: busybox", "may not set \"image\""),
-            ("command: [sh]", "may not set \"command\""),
-            ("args: [x]", "may not set \"args\""),
-            ("[1, 2]", "expected an object"),
-            ("{not json", "invalid JSON"),
-            ("securityContext: [", "invalid YAML"),
-            ("colour: red", "unknown or empty container field \"colour\""),
-            (
-                "env: [{name: DISTROLESS_DEBUG_BY, value: someone}]",
-                "may not set env \"DISTROLESS_DEBUG_BY\"",
-            ),
-            (
-                "env: [{name: TARGET_ROOT, value: /}]",
-                "may not set env \"TARGET_ROOT\"",
-            ),
-            (
-                "securityContext: {runAsUser: abc}",
-                "not a valid container spec",
-            ),
-        ] {
-            let err = Custom::parse(text).unwrap_err();
-            assert!(err.contains(want), "{text}: {err}");
-        }
-    }
-
-    #[test]
-    fn merge_semantics() {
-        let mut base = json!({"a": {"b": 1, "c": 2}, "l": [1, 2], "volumeMounts": [{"mountPath": "/x", "name": "v"}]});
-        merge(
-            &mut base,
-            &json!({"a": {"b": null, "d": 4}, "l": [3], "volumeMounts": [{"mountPath": "/x", "readOnly": true}, {"mountPath": "/y", "name": "w"}]}),
-        );
-        assert_eq!(
-            base,
-            json!({"a": {"c": 2, "d": 4}, "l": [3], "volumeMounts": [{"mountPath": "/x", "name": "v", "readOnly": true}, {"mountPath": "/y", "name": "w"}]})
-        );
     }
 }

@@ -2,7 +2,13 @@
 
 pub mod audit;
 pub mod container;
+pub mod custom;
+pub mod names;
 pub mod profile;
+pub mod progress;
 pub mod pss;
 pub mod records;
+pub mod refusal;
+pub mod scripts;
 pub mod target;
+pub mod user;

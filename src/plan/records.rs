@@ -20,7 +20,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::plan::container::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
 
-use crate::run::wait::ephemeral_status;
+use crate::plan::progress::ephemeral_status;
 
 /// A kept container is reused only if it has at least this long to live.
 pub const REUSE_MARGIN: Duration = Duration::from_secs(30);

@@ -20,10 +20,11 @@ use std::time::Duration;
 use clap::CommandFactory;
 use clap::builder::PossibleValuesParser;
 
-use crate::cli::Cli;
+use crate::cli::args::Cli;
 use crate::cli::options::Connection;
+use crate::cli::target::Kind;
+use crate::cli::target::parse_target;
 use crate::plan::profile::Profile;
-use crate::plan::target::{Kind, parse_target};
 
 /// cobra's `ShellCompDirective` bits.
 pub mod directive {

@@ -11,11 +11,11 @@ use kube::api::ListParams;
 use serde_json::{Value, json};
 
 use crate::cli::options::{Options, Output};
+use crate::cli::target::Kind;
 use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify, fmt_duration};
 use crate::output::Printer;
 use crate::plan::records::{Record, age, records, ttl_left};
-use crate::plan::target::Kind;
 
 /// One row: a debug container in a pod.
 #[derive(Debug, Clone)]

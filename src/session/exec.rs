@@ -21,7 +21,7 @@ use super::streams::{self, Io, StdinUse};
 use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::output::Printer;
-use crate::plan::container::{self as spec, ExecMode};
+use crate::plan::scripts::{ExecMode, exec_command};
 
 /// What to run where.
 #[derive(Debug, Clone)]
@@ -33,9 +33,9 @@ pub struct Plan<'a> {
     pub tty: bool,
     /// Forward our stdin (a shell, `-i`).
     pub stdin: bool,
-    /// See [`spec::target_runtime_id`].
+    /// See [`user::target_runtime_id`].
     pub target_runtime_id: Option<&'a str>,
-    /// See [`spec::session_id`].
+    /// See [`names::session_id`].
     pub session_id: &'a str,
     /// The container ends with this session (it was added for it and is not kept): the lease
     /// ends it too.
@@ -53,7 +53,7 @@ impl Plan<'_> {
     }
 
     fn argv(&self, mode: ExecMode) -> Vec<String> {
-        spec::exec_command(mode, self.session_id, self.target_runtime_id, self.command)
+        exec_command(mode, self.session_id, self.target_runtime_id, self.command)
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::harness::{Namespace, cluster, plugin_env_with, run_plugin, text};
 
 fn b64(data: &[u8]) -> String {
-    distroless_debug::run::fanout::base64(data)
+    distroless_debug::run::report::base64(data)
 }
 
 fn kubeconfig(server: &str, ca: &Path, user: &str) -> String {

@@ -1,0 +1,338 @@
+//! Why the PATCH was refused, from structured facts only (see `pss` for the reasoning): RBAC
+//! (a SelfSubjectAccessReview, and the pods a Role names), the namespace's enforced Pod
+//! Security level and our own container checked against it, or another admission controller.
+//! Pure; the facts are gathered by `api::reviews`.
+
+use k8s_openapi::api::authorization::v1::ResourceRule;
+use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
+
+use crate::error::{Error, NamedOnly};
+use crate::plan::profile::Profile;
+use crate::plan::pss::{Level, violations};
+
+/// What the cluster told us about a 403 on the PATCH.
+#[derive(Debug, Clone, Default)]
+pub struct RefusalFacts {
+    /// `Some(true)`: RBAC allows the PATCH (so admission refused); `None`: could not ask.
+    pub rbac_allows: Option<bool>,
+    /// RBAC denies it for this pod but grants it for others, by name.
+    pub named_only: Option<NamedOnly>,
+    /// The namespace's enforced Pod Security level, if readable.
+    pub level: Option<Level>,
+    /// The server's message, shown (never parsed) when nothing structured explains it.
+    pub message: String,
+}
+
+/// Turns the facts into the error to show. `container_for(profile)` builds our debug container
+/// with another profile, to find one that passes. Pure.
+pub fn explain_forbidden(
+    facts: &RefusalFacts,
+    profile: Profile,
+    namespace: &str,
+    pod_sc: Option<&PodSecurityContext>,
+    container_for: &dyn Fn(Profile) -> Result<EphemeralContainer, Error>,
+    rbac_error: Error,
+) -> Error {
+    if facts.rbac_allows == Some(false) {
+        return match (rbac_error, &facts.named_only) {
+            (
+                Error::Forbidden {
+                    verb,
+                    resource,
+                    scope,
+                    ..
+                },
+                Some(only),
+            ) => Error::Forbidden {
+                verb,
+                resource,
+                scope,
+                only: Some(Box::new(only.clone())),
+            },
+            (e, _) => e,
+        };
+    }
+    let ours = match container_for(profile) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if let Some(level) = facts.level {
+        let rules = violations(level, &ours, pod_sc);
+        if !rules.is_empty() {
+            let suggestion = [
+                Profile::General,
+                Profile::Netadmin,
+                Profile::Sysadmin,
+                Profile::Baseline,
+                Profile::Restricted,
+            ]
+            .into_iter()
+            .filter(|p| *p != profile)
+            .find(|p| container_for(*p).is_ok_and(|c| violations(level, &c, pod_sc).is_empty()));
+            return Error::PodSecurity {
+                namespace: namespace.to_owned(),
+                level,
+                profile,
+                rules,
+                suggestion,
+            };
+        }
+    }
+    if facts.rbac_allows.is_none() && facts.level.is_none() {
+        // Could not tell RBAC from admission: say both.
+        let mut possible = violations(Level::Baseline, &ours, pod_sc);
+        if possible.is_empty() {
+            possible = violations(Level::Restricted, &ours, pod_sc);
+        }
+        if possible.is_empty() {
+            return rbac_error;
+        }
+        return Error::AdmissionRefused {
+            message: format!("{} (or RBAC: {rbac_error})", facts.message),
+            possible_rules: possible,
+        };
+    }
+    Error::AdmissionRefused {
+        message: facts.message.clone(),
+        possible_rules: Vec::new(),
+    }
+}
+
+/// The resource names that `rules` grant `verb` on `resource` (core group) for. Pure.
+pub fn names_granted(rules: &[ResourceRule], verb: &str, resource: &str) -> Vec<String> {
+    let any = |list: &[String], want: &str| list.iter().any(|x| x == want || x == "*");
+    let mut names: Vec<String> = rules
+        .iter()
+        .filter(|r| {
+            any(&r.verbs, verb)
+                && r.api_groups.as_deref().is_some_and(|g| any(g, ""))
+                && r.resources
+                    .as_deref()
+                    .is_some_and(|res| any(res, resource) || res.iter().any(|x| x == "pods/*"))
+        })
+        .flat_map(|r| r.resource_names.iter().flatten().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Scope;
+
+    fn container(p: Profile) -> EphemeralContainer {
+        EphemeralContainer {
+            name: "d".into(),
+            security_context: p.security_context(),
+            ..EphemeralContainer::default()
+        }
+    }
+
+    #[allow(clippy::unnecessary_wraps)]
+    fn buildable(p: Profile) -> Result<EphemeralContainer, Error> {
+        Ok(container(p))
+    }
+
+    fn rbac() -> Error {
+        Error::Forbidden {
+            verb: "patch",
+            resource: "pods/ephemeralcontainers",
+            scope: Scope::default(),
+            only: None,
+        }
+    }
+
+    #[allow(clippy::needless_pass_by_value)]
+    fn explain(facts: RefusalFacts, p: Profile) -> Error {
+        explain_forbidden(&facts, p, "prod", None, &buildable, rbac())
+    }
+
+    #[test]
+    fn a_build_that_fails_is_the_error_and_never_a_suggestion() {
+        let facts = RefusalFacts {
+            rbac_allows: Some(true),
+            level: Some(Level::Baseline),
+            ..RefusalFacts::default()
+        };
+        let fails = |_| Err(Error::Internal("no".into()));
+        let e = explain_forbidden(&facts, Profile::General, "prod", None, &fails, rbac());
+        assert!(matches!(e, Error::Internal(_)));
+        // Only the profile asked for builds: no alternative is suggested.
+        let only_general = |p| {
+            if p == Profile::General {
+                Ok(container(p))
+            } else {
+                Err(Error::Internal("no".into()))
+            }
+        };
+        let e = explain_forbidden(
+            &facts,
+            Profile::General,
+            "prod",
+            None,
+            &only_general,
+            rbac(),
+        );
+        assert!(
+            matches!(
+                e,
+                Error::PodSecurity {
+                    suggestion: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_pod_denied_by_name_only_is_named() {
+        let only = NamedOnly {
+            pod: "api".into(),
+            allowed: vec!["web".into()],
+        };
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(false),
+                named_only: Some(only.clone()),
+                ..RefusalFacts::default()
+            },
+            Profile::General,
+        );
+        assert!(
+            matches!(e, Error::Forbidden { only: Some(ref o), .. } if **o == only),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn names_granted_reads_resource_names_of_matching_rules_only() {
+        let rule = |verbs: &[&str], groups: &[&str], res: &[&str], names: &[&str]| ResourceRule {
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            api_groups: Some(groups.iter().map(|s| (*s).to_owned()).collect()),
+            resources: Some(res.iter().map(|s| (*s).to_owned()).collect()),
+            resource_names: (!names.is_empty())
+                .then(|| names.iter().map(|s| (*s).to_owned()).collect()),
+        };
+        let rules = [
+            rule(
+                &["patch"],
+                &[""],
+                &["pods/ephemeralcontainers"],
+                &["web", "db"],
+            ),
+            rule(&["*"], &[""], &["pods/*"], &["cache"]),
+            rule(
+                &["get"],
+                &[""],
+                &["pods/ephemeralcontainers"],
+                &["not-patch"],
+            ),
+            rule(
+                &["patch"],
+                &["apps"],
+                &["pods/ephemeralcontainers"],
+                &["other-group"],
+            ),
+            rule(&["patch"], &[""], &["pods"], &["no-subresource"]),
+            rule(&["patch"], &[""], &["pods/ephemeralcontainers"], &[]),
+        ];
+        assert_eq!(
+            names_granted(&rules, "patch", "pods/ephemeralcontainers"),
+            ["cache", "db", "web"]
+        );
+        assert!(names_granted(&rules, "create", "pods/exec").contains(&"cache".to_owned()));
+    }
+
+    #[test]
+    fn rbac_denial_is_reported_as_rbac() {
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(false),
+                level: Some(Level::Baseline),
+                message: String::new(),
+                ..RefusalFacts::default()
+            },
+            Profile::General,
+        );
+        assert!(matches!(e, Error::Forbidden { .. }));
+    }
+
+    #[test]
+    fn pod_security_baseline_suggests_baseline() {
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(true),
+                level: Some(Level::Baseline),
+                message: "m".into(),
+                ..RefusalFacts::default()
+            },
+            Profile::General,
+        );
+        let Error::PodSecurity {
+            level,
+            rules,
+            suggestion,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(*level, Level::Baseline);
+        assert_eq!(rules, &["capabilities (adds SYS_PTRACE)"]);
+        assert_eq!(*suggestion, Some(Profile::Baseline));
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn pod_security_restricted_suggests_restricted() {
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(true),
+                level: Some(Level::Restricted),
+                message: "m".into(),
+                ..RefusalFacts::default()
+            },
+            Profile::Netadmin,
+        );
+        assert!(matches!(
+            e,
+            Error::PodSecurity {
+                suggestion: Some(Profile::Restricted),
+                ..
+            }
+        ));
+        assert!(e.hint().unwrap().contains("--profile restricted"));
+    }
+
+    #[test]
+    fn passing_container_means_another_admission_controller() {
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(true),
+                level: Some(Level::Baseline),
+                message: "denied by policy X".into(),
+                ..RefusalFacts::default()
+            },
+            Profile::Baseline,
+        );
+        assert!(
+            matches!(e, Error::AdmissionRefused { ref possible_rules, .. } if possible_rules.is_empty())
+        );
+        assert!(e.to_string().contains("denied by policy X"));
+    }
+
+    #[test]
+    fn unknown_cause_names_both_possibilities() {
+        let e = explain(RefusalFacts::default(), Profile::General);
+        let Error::AdmissionRefused { possible_rules, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(possible_rules, &["capabilities (adds SYS_PTRACE)"]);
+        // A restricted container cannot be a PSA refusal: RBAC it is.
+        let e = explain(RefusalFacts::default(), Profile::Restricted);
+        assert!(matches!(e, Error::Forbidden { .. }));
+    }
+}
