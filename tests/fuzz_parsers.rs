@@ -13,7 +13,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use distroless_debug::cli::options::{DebugContainer, parse_duration, parse_env, validate_image};
+use distroless_debug::cli::options::DebugContainer;
+use distroless_debug::cli::parse::{parse_duration, parse_env, validate_image};
 use distroless_debug::cli::selector::{Requirement, Selector, parse_selector};
 use distroless_debug::cli::target::{TargetRef, parse_target};
 use distroless_debug::plan::audit::Audit;

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod options;
+pub mod parse;
 pub mod selector;
 pub mod target;
 

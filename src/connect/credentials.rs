@@ -599,7 +599,10 @@ mod tests {
             },
         );
         assert!(auth.exec.is_none() && auth.token.is_none());
-        assert_eq!(super::super::identity_of(&auth).as_deref(), Some("carol"));
+        assert_eq!(
+            crate::connect::identity::identity_of(&auth).as_deref(),
+            Some("carol")
+        );
 
         let mut auth = AuthInfo {
             exec: Some(exec("command: x\n")),

@@ -35,7 +35,7 @@ pub fn local_identity(c: &Credentials<'_>) -> Option<String> {
 }
 
 /// The subject CN of the first certificate in `pem`.
-fn certificate_common_name(pem: &[u8]) -> Option<String> {
+pub fn certificate_common_name(pem: &[u8]) -> Option<String> {
     use x509_cert::der::Decode;
     let block = pem::parse_many(pem)
         .ok()?
@@ -47,7 +47,7 @@ fn certificate_common_name(pem: &[u8]) -> Option<String> {
 }
 
 /// The user name of a service-account token, from its claims.
-fn service_account_user(token: &str) -> Option<String> {
+pub fn service_account_user(token: &str) -> Option<String> {
     use base64::Engine as _;
     let mut parts = token.split('.');
     let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
@@ -60,6 +60,31 @@ fn service_account_user(token: &str) -> Option<String> {
         || claims.get("iss").and_then(|i| i.as_str()) == Some("kubernetes/serviceaccount");
     (service_account && sub.starts_with("system:serviceaccount:") && sub.split(':').count() == 4)
         .then(|| sub.to_owned())
+}
+
+/// The user name these credentials authenticate as, if they say it (see
+/// [`crate::plan::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
+/// them when it uses them.
+pub fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
+    use base64::Engine as _;
+    use secrecy::ExposeSecret as _;
+    let certificate = match (&auth.client_certificate_data, &auth.client_certificate) {
+        (Some(data), _) => base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok(),
+        (None, Some(path)) => std::fs::read(path).ok(),
+        (None, None) => None,
+    };
+    let token = match (&auth.token, &auth.token_file) {
+        (Some(t), _) => Some(t.expose_secret().to_owned()),
+        (None, Some(path)) => std::fs::read_to_string(path).ok(),
+        (None, None) => None,
+    };
+    crate::connect::identity::local_identity(&crate::connect::identity::Credentials {
+        impersonate: auth.impersonate.as_deref(),
+        client_certificate: certificate.as_deref(),
+        token: token.as_deref().map(str::trim),
+    })
 }
 
 #[cfg(test)]

@@ -17,18 +17,23 @@
 //!   static credentials and never runs the plugin itself.
 
 use std::future::Future;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 
 use crate::cli::options::Connection;
-use crate::error::{Error, KubeconfigEntry, NamedBy, Scope};
+use crate::error::{Error, Scope};
+use identity::identity_of;
+use kubeconfig::{load_kubeconfig, select};
+use proxy::{ProxyEnv, choose_proxy, redact_userinfo};
+use transport::direct_client;
 
 mod credentials;
 pub mod identity;
+pub mod kubeconfig;
+pub mod proxy;
+mod transport;
 
 /// A ready client and where it points.
 pub struct Cluster {
@@ -64,297 +69,6 @@ pub async fn timed<T>(
             .await
             .map_err(|_| Error::RequestTimeout { after }),
     }
-}
-
-/// The directory that holds `.kube/config` by default: `HOME`; on Windows, where `HOME` is
-/// usually not set, `USERPROFILE` then (kubectl falls back the same way).
-pub fn home_dir() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME");
-    #[cfg(windows)]
-    let home = home.or_else(|| std::env::var_os("USERPROFILE"));
-    home.map(PathBuf::from)
-}
-
-/// Kubeconfig files to read, kubectl's way.
-pub fn kubeconfig_paths(
-    flag: Option<&Path>,
-    env: Option<&std::ffi::OsStr>,
-    home: Option<&Path>,
-) -> Vec<PathBuf> {
-    if let Some(f) = flag {
-        return vec![f.to_path_buf()];
-    }
-    if let Some(v) = env {
-        let listed: Vec<PathBuf> = std::env::split_paths(v)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect();
-        if !listed.is_empty() {
-            return listed.into_iter().filter(|p| p.exists()).collect();
-        }
-    }
-    home.map(|h| vec![h.join(".kube").join("config")])
-        .unwrap_or_default()
-}
-
-fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
-    let home = home_dir();
-    let env = std::env::var_os("KUBECONFIG");
-    let paths = kubeconfig_paths(conn.kubeconfig.as_deref(), env.as_deref(), home.as_deref());
-    if paths.is_empty() {
-        return Err(Error::Kubeconfig(
-            "no kubeconfig found: no file listed in KUBECONFIG exists (or HOME is not set)"
-                .to_owned(),
-        ));
-    }
-    let mut merged: Option<Kubeconfig> = None;
-    for p in &paths {
-        let k = Kubeconfig::read_from(p)
-            .map_err(|e| Error::Kubeconfig(format!("{}: {}", p.display(), first_line(&e))))?;
-        merged = Some(match merged {
-            None => k,
-            Some(m) => m
-                .merge(k)
-                .map_err(|e| Error::Kubeconfig(format!("{}: {e}", p.display())))?,
-        });
-    }
-    merged.ok_or_else(|| Error::Kubeconfig("no kubeconfig".to_owned()))
-}
-
-/// Proxy-related environment, read once.
-#[derive(Debug, Default, Clone)]
-pub struct ProxyEnv {
-    pub https_proxy: Option<String>,
-    pub http_proxy: Option<String>,
-    pub no_proxy: Option<String>,
-}
-
-impl ProxyEnv {
-    pub fn from_process() -> ProxyEnv {
-        let get = |upper: &str, lower: &str| {
-            std::env::var(upper)
-                .ok()
-                .or_else(|| std::env::var(lower).ok())
-                .filter(|v| !v.trim().is_empty())
-        };
-        ProxyEnv {
-            https_proxy: get("HTTPS_PROXY", "https_proxy"),
-            http_proxy: get("HTTP_PROXY", "http_proxy"),
-            no_proxy: get("NO_PROXY", "no_proxy"),
-        }
-    }
-}
-
-/// The proxy for `cluster_url`: the kubeconfig's `proxy-url` wins; else the environment
-/// proxy for the URL's scheme, unless the host is loopback or matches `NO_PROXY` (Go's rules:
-/// `*`, exact host, domain suffix with or without a leading dot, IP, CIDR, optional `:port`).
-pub fn choose_proxy(
-    kubeconfig_proxy: Option<&str>,
-    env: &ProxyEnv,
-    cluster_url: &http::Uri,
-) -> Option<String> {
-    if let Some(p) = kubeconfig_proxy.filter(|p| !p.is_empty()) {
-        return Some(p.to_owned());
-    }
-    let https = cluster_url.scheme_str() != Some("http");
-    let proxy = if https {
-        env.https_proxy.clone()
-    } else {
-        env.http_proxy.clone()
-    }?;
-    let host = cluster_url
-        .host()?
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let port = cluster_url
-        .port_u16()
-        .unwrap_or(if https { 443 } else { 80 });
-    if host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    {
-        return None;
-    }
-    if let Some(np) = &env.no_proxy
-        && no_proxy_matches(np, host, port)
-    {
-        return None;
-    }
-    Some(proxy)
-}
-
-/// Whether `NO_PROXY` (comma-separated) excludes `host:port`.
-pub fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
-    let host = host.to_ascii_lowercase();
-    let host_ip = host.parse::<IpAddr>().ok();
-    no_proxy
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .any(|entry| {
-            if entry == "*" {
-                return true;
-            }
-            let entry = entry.to_ascii_lowercase();
-            if let Some((net, bits)) = entry.split_once('/') {
-                return match (host_ip, net.parse::<IpAddr>(), bits.parse::<u8>()) {
-                    (Some(ip), Ok(net), Ok(bits)) => in_cidr(ip, net, bits),
-                    _ => false,
-                };
-            }
-            // Optional port: "host:port", "[v6]:port"; a bare IPv6 address has colons too.
-            let (name, entry_port) = split_host_port(&entry);
-            if let Some(p) = entry_port
-                && p != port
-            {
-                return false;
-            }
-            if let (Some(ip), Ok(eip)) = (host_ip, name.parse::<IpAddr>()) {
-                return ip == eip;
-            }
-            let bare = name.trim_start_matches('.');
-            host == bare || host.ends_with(&format!(".{bare}"))
-        })
-}
-
-fn split_host_port(entry: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = entry.strip_prefix('[') {
-        if let Some((h, after)) = rest.split_once(']') {
-            return (h, after.strip_prefix(':').and_then(|p| p.parse().ok()));
-        }
-        return (entry, None);
-    }
-    if entry.matches(':').count() == 1
-        && let Some((h, p)) = entry.rsplit_once(':')
-        && let Ok(p) = p.parse()
-    {
-        return (h, Some(p));
-    }
-    (entry, None)
-}
-
-fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) if bits <= 32 => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) if bits <= 128 => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
-/// The kubeconfig entries a run uses.
-#[derive(Debug, Clone)]
-struct Selection {
-    context: String,
-    cluster: kube::config::Cluster,
-    /// The user entry's name: `--user`, else the context's (which may name no entry: then
-    /// there are no credentials, as with kubectl and kube).
-    user: Option<String>,
-}
-
-/// Finds the context, cluster and user entries the way kube will when it builds the config,
-/// so that a name that is not there is reported first, with the names that are. kube 5 says
-/// only `failed to load current context: NAME`; kubectl `context was not found for specified
-/// context: NAME`. Neither lists what exists.
-///
-/// As in kube and client-go: the context comes from `--context`, else `current-context`; the
-/// cluster from `--cluster`, else the context's; the user from `--user`, else the context's.
-/// A `--user` that names no entry is an error (client-go: `auth info "NAME" does not exist`);
-/// a context's user that names none means no credentials, which both accept.
-fn select(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<Selection, Error> {
-    let contexts = || {
-        sorted_names(
-            kubeconfig
-                .contexts
-                .iter()
-                .filter(|c| c.context.is_some())
-                .map(|c| &c.name),
-        )
-    };
-    // An empty flag is an unset one, as with kubectl.
-    let flag = conn.context.as_ref().filter(|c| !c.is_empty());
-    let (context_name, named_by) = match (flag, &kubeconfig.current_context) {
-        (Some(flag), _) => (flag.clone(), NamedBy::Flag),
-        (None, Some(current)) if !current.is_empty() => (current.clone(), NamedBy::CurrentContext),
-        (None, _) => {
-            return Err(Error::NoCurrentContext {
-                available: contexts(),
-            });
-        }
-    };
-    let Some(context) = kubeconfig
-        .contexts
-        .iter()
-        .find(|c| c.name == context_name)
-        .and_then(|c| c.context.as_ref())
-    else {
-        return Err(Error::NoSuchEntry {
-            entry: KubeconfigEntry::Context,
-            name: context_name,
-            named_by,
-            available: contexts(),
-        });
-    };
-    let (cluster_name, named_by) = match &conn.cluster {
-        Some(flag) => (flag.clone(), NamedBy::Flag),
-        None => (
-            context.cluster.clone(),
-            NamedBy::Context(context_name.clone()),
-        ),
-    };
-    let Some(cluster) = kubeconfig
-        .clusters
-        .iter()
-        .find(|c| c.name == cluster_name)
-        .and_then(|c| c.cluster.as_ref())
-    else {
-        return Err(Error::NoSuchEntry {
-            entry: KubeconfigEntry::Cluster,
-            name: cluster_name,
-            named_by,
-            available: sorted_names(
-                kubeconfig
-                    .clusters
-                    .iter()
-                    .filter(|c| c.cluster.is_some())
-                    .map(|c| &c.name),
-            ),
-        });
-    };
-    // A user entry without a body is a user without credentials to kube and client-go alike.
-    if let Some(user) = &conn.user
-        && !kubeconfig.auth_infos.iter().any(|u| &u.name == user)
-    {
-        return Err(Error::NoSuchEntry {
-            entry: KubeconfigEntry::User,
-            name: user.clone(),
-            named_by: NamedBy::Flag,
-            available: sorted_names(kubeconfig.auth_infos.iter().map(|u| &u.name)),
-        });
-    }
-    Ok(Selection {
-        user: conn.user.clone().or_else(|| context.user.clone()),
-        context: context_name,
-        cluster: cluster.clone(),
-    })
-}
-
-fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let mut names: Vec<String> = names.cloned().collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 /// Builds the client. No request is made here; an exec credential plugin runs here, once.
@@ -430,94 +144,13 @@ pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     })
 }
 
-/// The client for a direct connection to the API server: kube's own middleware stack (base
-/// URI, retries of 429/503/504, authentication, impersonation headers, request tracing at
-/// `-v 4`) over kube's rustls connector, with one difference: `TCP_NODELAY` on the socket.
-///
-/// kube 5 leaves Nagle's algorithm on (kube-rs/kube#2056). Every connection after the first
-/// resumes its TLS session, the client's last handshake message is small, and the request
-/// written right after it waits for the server's delayed ACK: about 40 ms for each watch,
-/// exec on a new connection. Through a proxy kube's own builder is used unchanged.
-fn direct_client(config: Config) -> Result<Client, kube::Error> {
-    use hyper_util::client::legacy::connect::HttpConnector;
-    use kube::client::ConfigExt as _;
-    use tower::ServiceBuilder;
-
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let https = config.rustls_https_connector_with_connector(http)?;
-    let mut connector = hyper_timeout::TimeoutConnector::new(https);
-    connector.set_connect_timeout(config.connect_timeout);
-    connector.set_read_timeout(config.read_timeout);
-    connector.set_write_timeout(config.write_timeout);
-    connector.set_reset_reader_on_write(config.reset_reader_on_write);
-    let hyper: hyper_util::client::legacy::Client<_, kube::client::Body> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(connector);
-    let retry = config
-        .default_retry
-        .then(|| tower::retry::RetryLayer::new(kube::client::retry::RetryPolicy::server_retry()));
-    let service = ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(retry)
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        // Method and URL at -v 4, never headers (they carry the credentials).
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
-        .service(hyper);
-    Ok(Client::new(service, config.default_namespace))
-}
-
-/// The user name these credentials authenticate as, if they say it (see
-/// [`crate::plan::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
-/// them when it uses them.
-fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
-    use base64::Engine as _;
-    use secrecy::ExposeSecret as _;
-    let certificate = match (&auth.client_certificate_data, &auth.client_certificate) {
-        (Some(data), _) => base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .ok(),
-        (None, Some(path)) => std::fs::read(path).ok(),
-        (None, None) => None,
-    };
-    let token = match (&auth.token, &auth.token_file) {
-        (Some(t), _) => Some(t.expose_secret().to_owned()),
-        (None, Some(path)) => std::fs::read_to_string(path).ok(),
-        (None, None) => None,
-    };
-    crate::connect::identity::local_identity(&crate::connect::identity::Credentials {
-        impersonate: auth.impersonate.as_deref(),
-        client_certificate: certificate.as_deref(),
-        token: token.as_deref().map(str::trim),
-    })
-}
-
-/// The first line of an error. A YAML parse error goes on with a snippet of the file around
-/// the mistake, which can hold a token or a key: it is never shown.
-fn first_line(err: &dyn std::fmt::Display) -> String {
-    let text = err.to_string();
-    text.lines().next().unwrap_or_default().to_owned()
-}
-
-/// A URL for the logs: any `user:password@` in it replaced by `***@`, since proxies and
-/// servers may carry credentials there.
-pub fn redact_userinfo(url: &http::Uri) -> String {
-    let text = url.to_string();
-    match url.authority() {
-        Some(authority) if authority.as_str().contains('@') => {
-            let host = authority.as_str().rsplit_once('@').map_or("", |(_, h)| h);
-            text.replacen(authority.as_str(), &format!("***@{host}"), 1)
-        }
-        _ => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::kubeconfig::{Selection, kubeconfig_paths, select};
+    use super::proxy::no_proxy_matches;
     use super::*;
+    use kube::config::Kubeconfig;
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn credentials_in_urls_never_reach_the_logs() {

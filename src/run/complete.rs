@@ -445,11 +445,14 @@ impl Live {
 
 impl Lookup for Live {
     fn kubeconfig(&self, typed: &Typed, entry: Entry) -> Vec<String> {
-        let home = crate::connect::home_dir();
+        let home = crate::connect::kubeconfig::home_dir();
         let env = std::env::var_os("KUBECONFIG");
         let flag = typed.kubeconfig.as_ref().map(PathBuf::from);
-        let paths =
-            crate::connect::kubeconfig_paths(flag.as_deref(), env.as_deref(), home.as_deref());
+        let paths = crate::connect::kubeconfig::kubeconfig_paths(
+            flag.as_deref(),
+            env.as_deref(),
+            home.as_deref(),
+        );
         let mut names = Vec::new();
         for p in paths {
             let Ok(k) = kube::config::Kubeconfig::read_from(&p) else {
