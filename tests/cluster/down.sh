@@ -3,6 +3,7 @@
 # PID (containers and their shims included), mounts under the cluster directory, the pods'
 # network namespaces, the bridge and the pod cgroups are removed. Certificates and cached
 # binaries stay, so the next start is fast; `down.sh --purge` removes the cluster directory too.
+# DD_CONFIG picks the configuration (versions.env), as for up.sh: each stops its own cluster.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib.sh
@@ -27,6 +28,7 @@ stop_pid() { # name: SIGTERM, then SIGKILL after a grace period
 }
 
 [ -d "$DD_CLUSTER_DIR" ] || exit 0
+dd_log "stopping configuration $DD_CONFIG ($DD_CLUSTER_DIR)"
 
 # The kubelet first, so that it restarts nothing; then every container through containerd.
 stop_pid kubelet
@@ -58,21 +60,40 @@ for i in 1 2 3; do
   for m in $mounts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 done
 
-# Network namespaces made for pods by containerd, and the bridge.
-for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ { print $1 }'); do
-  ip netns delete "$ns" 2>/dev/null
-done
-ip link delete "$DD_BRIDGE" 2>/dev/null
 rm -rf "$DD_CLUSTER_DIR/cni/ipam"
 
-# Pod cgroups the kubelet made (cgroupfs driver, v1 hierarchies), leaves first.
-for hier in /sys/fs/cgroup/*/; do
-  [ -d "$hier/kubepods" ] || continue
-  find "$hier/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null
+# The pods' network namespaces, the bridge and the kubepods cgroups are the machine's, not the
+# cluster directory's. If another test cluster holds the kubelet or etcd port (one started with
+# another configuration or cluster directory), they are its own: leave them alone.
+other=""
+for port in 10250 "$DD_ETCD_PORT"; do
+  other=$(dd_listener "$port")
+  [ -z "$other" ] || break
 done
+if [ -n "$other" ]; then
+  dd_log "another test cluster runs ($other); its bridge, network namespaces and cgroups stay"
+else
+  # Network namespaces made for pods by containerd, and the bridge.
+  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ { print $1 }'); do
+    ip netns delete "$ns" 2>/dev/null
+  done
+  ip link delete "$DD_BRIDGE" 2>/dev/null
+  # Pod cgroups the kubelet made (cgroupfs driver, v1 hierarchies), leaves first.
+  for hier in /sys/fs/cgroup/*/; do
+    [ -d "$hier/kubepods" ] || continue
+    find "$hier/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+fi
 
 rm -rf "$DD_CLUSTER_DIR/kubelet" "$DD_CLUSTER_DIR/containerd/state" "$DD_CLUSTER_DIR/run" "$DD_CLUSTER_DIR/etcd"
 if $purge; then
   rm -rf "$DD_CLUSTER_DIR"
+fi
+if [ -z "$other" ]; then
+  left=$(dd_leftovers)
+  if [ -n "$left" ]; then
+    dd_log "error: left behind: $left"
+    exit 1
+  fi
 fi
 echo "cluster stopped" >&2

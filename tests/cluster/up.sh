@@ -3,11 +3,14 @@
 # kube-apiserver (RBAC, Node authorization, PodSecurity), controller-manager, scheduler and a
 # kubelet. Idempotent: a healthy running cluster is left as it is. Prints the admin kubeconfig
 # path on stdout; everything else goes to stderr. Ready means the node is Ready and a test pod
-# runs. Needs root. Stop it with down.sh.
+# runs. Needs root. Stop it with down.sh. DD_CONFIG picks the configuration (versions.env);
+# only one cluster, of any configuration, can run on a machine at a time (fixed ports, the
+# bridge, the kubepods cgroups).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib.sh
 . "$here/lib.sh"
+dd_versions
 
 [ "$(id -u)" = 0 ] || { echo "error: the test cluster needs root" >&2; exit 1; }
 
@@ -31,6 +34,16 @@ if dd_pid_alive kubelet && dd_pid_alive kube-apiserver && apiserver_healthy; the
 fi
 # Anything half-started from an earlier run goes first.
 "$here/down.sh" >/dev/null 2>&1 || true
+# Another cluster (another configuration, or another cluster directory) holds the ports, the
+# bridge and the kubepods cgroups: starting beside it would break both. Say which one it is.
+for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250; do
+  holder=$(dd_listener "$port")
+  if [ -n "$holder" ]; then
+    dd_log "error: port $port is in use ($holder): another test cluster runs; stop it with" \
+      "DD_CONFIG=<its configuration> tests/cluster/down.sh"
+    exit 1
+  fi
+done
 
 "$here/build.sh" >&2
 "$here/../images/build.sh" >&2
@@ -44,9 +57,26 @@ for tool in containerd containerd-shim-runc-v2 runc openssl ctr iptables; do
     exit 1
   }
 done
-[ -x /usr/lib/cni/bridge ] || { echo "error: CNI plugins missing; run tests/cluster/install-deps.sh" >&2; exit 1; }
+[ -x "$DD_CNI_BIN/bridge" ] || { echo "error: CNI plugins missing; run tests/cluster/install-deps.sh" >&2; exit 1; }
+# "containerd github.com/containerd/containerd/v2 v2.4.2 …" or "… containerd 1.6.20~ds1 …"
+containerd_version=$(containerd --version | awk '{ print $3 }')
+containerd_major=${containerd_version#v}
+containerd_major=${containerd_major%%.*}
+runc_path=$(command -v runc)
+dd_log "binaries: containerd $containerd_version ($(command -v containerd)), runc" \
+  "$(runc --version | sed -n 's/^runc version //p') ($runc_path)"
 
 mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids}
+# containerd migrates an older version's metadata in its root and the older one cannot read it
+# back: a root belongs to one containerd major version. Configurations have cluster directories
+# of their own; this catches a DD_CLUSTER_DIR shared by hand.
+root_stamp="$DD_CLUSTER_DIR/containerd/major-version"
+if [ -f "$root_stamp" ] && [ "$(cat "$root_stamp")" != "$containerd_major" ]; then
+  dd_log "error: $DD_CLUSTER_DIR/containerd was made by containerd $(cat "$root_stamp").x, this" \
+    "configuration runs $containerd_version: use another DD_CLUSTER_DIR, or down.sh --purge"
+  exit 1
+fi
+echo "$containerd_major" >"$root_stamp"
 # Logs of this start only: the previous start's logs are kept one generation.
 rm -rf "$DD_LOGS.previous" && mv "$DD_LOGS" "$DD_LOGS.previous" && mkdir -p "$DD_LOGS"
 chmod 700 "$DD_CLUSTER_DIR"
@@ -158,8 +188,19 @@ start etcd "$ETCD_BIN/etcd" --name dd --data-dir "$DD_CLUSTER_DIR/etcd" \
 wait_for etcd 30 curl -sf http://127.0.0.1:12381/health
 
 # --- containerd ----------------------------------------------------------------------------------
-cat >"$DD_CLUSTER_DIR/containerd.toml" <<TOML
-version = 2
+# The same settings for containerd 1.6 (config version 2) and 2.x (version 3, where the CRI
+# plugin is split into io.containerd.cri.v1.images, io.containerd.cri.v1.runtime and the
+# server part that kept the name io.containerd.grpc.v1.cri; 2.4 migrates version 3 to its
+# version 4 when loading, with a warning; 2.0 reads it natively):
+# - restrict_oom_score_adj: the VM withholds CAP_SYS_RESOURCE, so a negative oom_score_adj
+#   (the kubelet asks -998 for sandboxes) fails in runc with "can't get final child's PID from
+#   pipe". Clamp it instead.
+# - the cgroupfs driver (SystemdCgroup = false): there is no systemd; containerd 2 also reports
+#   it to the kubelet (the CRI RuntimeConfig call).
+# - runc by its absolute path (BinaryName), the configuration's one.
+# - the stream server (exec, attach, port-forward) on loopback, on a free port.
+containerd_common() {
+  cat <<TOML
 root = "$DD_CLUSTER_DIR/containerd/root"
 state = "$DD_CLUSTER_DIR/containerd/state"
 [grpc]
@@ -170,14 +211,51 @@ state = "$DD_CLUSTER_DIR/containerd/state"
   address = "$DD_CONTAINERD_SOCK.debug"
 [metrics]
   address = ""
+TOML
+}
+if [ "$containerd_major" -ge 2 ]; then
+  {
+    echo "version = 3"
+    containerd_common
+    cat <<TOML
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "$DD_PAUSE_IMAGE"
+[plugins."io.containerd.cri.v1.runtime"]
+  enable_selinux = false
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        BinaryName = "$runc_path"
+        SystemdCgroup = false
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["$DD_CNI_BIN"]
+    conf_dir = "$DD_CLUSTER_DIR/cni/net.d"
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+# NRI (on by default in 2.x) would listen on /var/run/nri, outside the cluster directory; the
+# cluster uses no NRI plugin.
+[plugins."io.containerd.nri.v1.nri"]
+  disable = true
+TOML
+  } >"$DD_CLUSTER_DIR/containerd.toml"
+else
+  {
+    echo "version = 2"
+    containerd_common
+    cat <<TOML
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$DD_PAUSE_IMAGE"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
   disable_apparmor = true
-  # The VM withholds CAP_SYS_RESOURCE: a negative oom_score_adj (the kubelet asks -998 for
-  # sandboxes) fails in runc with "can't get final child's PID from pipe". Clamp it instead.
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -185,11 +263,14 @@ state = "$DD_CLUSTER_DIR/containerd/state"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "$runc_path"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "$DD_CNI_BIN"
     conf_dir = "$DD_CLUSTER_DIR/cni/net.d"
 TOML
+  } >"$DD_CLUSTER_DIR/containerd.toml"
+fi
 # Pods live on a bridge of ours, without a default route and without masquerading: they reach
 # each other and the host's bridge address, nothing beyond.
 cat >"$DD_CLUSTER_DIR/cni/net.d/10-dd.conflist" <<JSON
@@ -248,6 +329,15 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
 wait_for kube-apiserver 90 dd_kubectl get --raw /readyz
 
 # --- controller-manager and scheduler ----------------------------------------------------------
+# Every controller but the node IPAM one (pods get addresses from the CNI plugin's host-local
+# IPAM, not from node CIDRs), and the cloud-provider ones, which without a cloud provider only
+# log warnings. Those are named only where the binary has them (its --help lists them): 1.37
+# dropped them and refuses unknown names in --controllers.
+kcm_controllers='*,-nodeipam'
+kcm_known=$("$K8S_BIN/kube-controller-manager" --help 2>&1 | tr -s ' ,\n' '\n')
+for c in cloud-node-lifecycle-controller service-lb-controller node-route-controller; do
+  if grep -qxF "$c" <<<"$kcm_known"; then kcm_controllers+=",-$c"; fi
+done
 start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --kubeconfig="$DD_CLUSTER_DIR/controller-manager.kubeconfig" \
   --authentication-kubeconfig="$DD_CLUSTER_DIR/controller-manager.kubeconfig" \
@@ -256,7 +346,7 @@ start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
   --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
   --service-cluster-ip-range="$DD_SERVICE_CIDR" --allocate-node-cidrs=false \
-  --controllers='*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route'
+  --controllers="$kcm_controllers"
 start kube-scheduler "$K8S_BIN/kube-scheduler" \
   --kubeconfig="$DD_CLUSTER_DIR/scheduler.kubeconfig" \
   --authentication-kubeconfig="$DD_CLUSTER_DIR/scheduler.kubeconfig" \
@@ -322,5 +412,8 @@ YAML
 wait_for "smoke pod Running" 90 dd_kubectl -n default wait pod/dd-smoke --for=jsonpath='{.status.phase}'=Running --timeout=2s
 dd_kubectl delete pod dd-smoke -n default --wait=false >/dev/null
 
-dd_log "ready in $((SECONDS - started))s: Kubernetes $K8S_VERSION, admin kubeconfig below"
+# What runs, as the node reports it.
+node_info=$(dd_kubectl get node "$DD_NODE_NAME" -o jsonpath='kubelet {.status.nodeInfo.kubeletVersion}, {.status.nodeInfo.containerRuntimeVersion}')
+dd_log "ready in $((SECONDS - started))s: configuration $DD_CONFIG, Kubernetes $K8S_VERSION" \
+  "($node_info), admin kubeconfig below"
 echo "$DD_KUBECONFIG"
