@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One command for a first look: starts the local cluster (building what it needs), deploys a
 # distroless demo workload and opens `kubectl distroless-debug` into it. Needs root.
-# The cluster keeps running afterwards; stop it with tests/cluster/down.sh.
+# DD_CONFIG picks the cluster configuration (tests/cluster/versions.env; default stable).
+# The cluster keeps running afterwards; stop it with tests/cluster/down.sh (same DD_CONFIG).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=tests/cluster/lib.sh
 . tests/cluster/lib.sh
+dd_versions
 
 tests/cluster/install-deps.sh
 cargo build --release --locked >&2
@@ -43,7 +45,8 @@ YAML
 
 cat >&2 <<TXT
 
-The cluster runs. To use it from another shell:
+The cluster (configuration $DD_CONFIG) runs; stop it with DD_CONFIG=$DD_CONFIG tests/cluster/down.sh.
+To use it from another shell:
   export KUBECONFIG=$kubeconfig PATH=$bin_dir:$K8S_BIN:\$PATH
   export KUBECTL_DISTROLESS_DEBUG_IMAGE=$DD_TOOLBOX_IMAGE
   kubectl distroless-debug -n demo deploy/api

@@ -5,12 +5,16 @@
 #
 #   tests/run.sh                 everything
 #   tests/run.sh -- e2e_name     extra arguments go to `cargo test`
+#   DD_CONFIG=latest tests/run.sh -- --test e2e   the end-to-end tests on another cluster
+#                                configuration (tests/cluster/versions.env; default stable)
 #   DD_KEEP_CLUSTER=1 tests/run.sh   leave the cluster running afterwards (for debugging)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=tests/cluster/lib.sh
 . tests/cluster/lib.sh
+# Which cluster the results below are about: first thing in the output.
+dd_versions
 
 [ "${1:-}" = -- ] && shift
 

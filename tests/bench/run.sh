@@ -7,6 +7,7 @@
 #   tests/bench/run.sh --full     the real run; also writes target/bench-results.md
 #   tests/bench/run.sh --full --runs 5 --sizes 1,10 --rows 1,4 --out FILE
 #   DD_BENCH_PLUGIN=path/to/kubectl-distroless_debug tests/bench/run.sh   another build
+#   DD_CONFIG=latest tests/bench/run.sh   on another cluster configuration (tests/cluster/versions.env)
 #
 # A cluster this script started is stopped at the end (DD_KEEP_CLUSTER=1 keeps it); a cluster
 # that was already running is left running. Needs root (the kubelet), like tests/run.sh.
@@ -15,6 +16,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 # shellcheck source=tests/cluster/lib.sh
 . tests/cluster/lib.sh
+dd_versions
 
 echo "== build (release)" >&2
 exe=$(cargo test --release --locked --features e2e --test bench --no-run 2>&1 |
