@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use kube::core::Status;
 
-use crate::plan::profile::Profile;
-use crate::plan::pss::Level;
+use crate::model::{Level, Profile};
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -25,6 +25,7 @@ pub mod api;
 pub mod cli;
 pub mod connect;
 pub mod error;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod run;

@@ -7,7 +7,6 @@ use kube::Api;
 use kube::api::{WatchEvent, WatchParams};
 
 use crate::connect::{Cluster, timed};
-use crate::output::Printer;
 use crate::plan::progress::{ContainerEvent, EventsSeen, container_events_selector};
 
 /// Where the kubelet's events for a container can start.
@@ -22,7 +21,7 @@ pub enum EventsFrom {
 }
 
 /// Resolves when the kubelet's events say ephemeral container `name` started or failed,
-/// showing pull progress on the way. One watch on events, narrowed by a field selector to that
+/// passing the pull's progress to `progress` on the way. One watch on events, narrowed by a field selector to that
 /// container: from the PATCH's resourceVersion ([`EventsFrom::Patch`]), else with the events
 /// that exist first. Never resolves when events cannot be watched (any error, e.g. no `watch
 /// events` permission) or say nothing decisive: the pod status then decides. Nothing here fails
@@ -32,7 +31,7 @@ pub async fn container_events(
     pod: &Pod,
     name: &str,
     from: EventsFrom,
-    printer: &Printer,
+    progress: &dyn Fn(&str),
 ) -> ContainerEvent {
     let (Some(uid), Some(rv)) = (
         pod.metadata.uid.as_deref(),
@@ -55,9 +54,9 @@ pub async fn container_events(
             loop {
                 match stream.try_next().await {
                     Ok(Some(WatchEvent::Added(e) | WatchEvent::Modified(e))) => {
-                        let (settled, progress) = seen.fold(&e, uid, name);
-                        if let Some(text) = progress {
-                            printer.status(&format!("Waiting for {name}: {text}"));
+                        let (settled, text) = seen.fold(&e, uid, name);
+                        if let Some(text) = text {
+                            progress(&text);
                         }
                         if let Some(settled) = settled {
                             return settled;

@@ -15,24 +15,13 @@ use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 use crate::plan::target::selector_string;
 
-/// Drops what the plugin never reads from a pod it keeps: `managedFields` (an entry per field
-/// manager listing every field it set, so it grows with each debug container as the spec does)
-/// and kubectl's last-applied configuration (a copy of the spec). Pure. A run over many pods
-/// holds them all, and debug containers are never removed from a pod.
-pub fn slim(pod: &mut Pod) {
-    pod.metadata.managed_fields = None;
-    if let Some(a) = pod.metadata.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 /// GET one pod.
 pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mut pod = timed(cluster.request_timeout, api.get(name))
         .await?
         .map_err(|e| classify(e, ApiCall::GetPod, name, &cluster.scope()))?;
-    slim(&mut pod);
+    crate::plan::slim::slim(&mut pod);
     Ok(pod)
 }
 
@@ -60,7 +49,7 @@ pub async fn list_pods(cluster: &Cluster, selector: &str) -> Result<Vec<Pod>, Er
     .items
     .into_iter()
     .map(|mut p| {
-        slim(&mut p);
+        crate::plan::slim::slim(&mut p);
         p
     })
     .collect())
@@ -110,29 +99,4 @@ pub async fn workload_selector(
         workload: target.to_string(),
         summary: "it has no selector".to_owned(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::target::fixtures::pod;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
-
-    #[test]
-    fn slim_drops_what_is_never_read_and_keeps_the_default_container() {
-        let mut p = pod("api")
-            .container("app")
-            .annotation("kubectl.kubernetes.io/default-container", "app")
-            .annotation("kubectl.kubernetes.io/last-applied-configuration", "{...}")
-            .build();
-        p.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
-        slim(&mut p);
-        assert_eq!(p.metadata.managed_fields, None);
-        let annotations = p.metadata.annotations.unwrap();
-        assert_eq!(annotations.len(), 1);
-        assert_eq!(
-            annotations["kubectl.kubernetes.io/default-container"],
-            "app"
-        );
-    }
 }

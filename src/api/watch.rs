@@ -77,7 +77,7 @@ impl PodWatch {
             scope: cluster.scope(),
             request_timeout: cluster.request_timeout,
             pod_name: pod.metadata.name.clone().unwrap_or_default(),
-            latest: Box::new(slimmed(pod)),
+            latest: Box::new(crate::plan::slim::slimmed(pod)),
             rv: pod.metadata.resource_version.clone().unwrap_or_default(),
             stream: None,
             dropped: 0,
@@ -94,7 +94,7 @@ impl PodWatch {
     /// object. An open watch goes on from where it is (it will show the write too); one not
     /// opened yet starts after the write.
     pub fn observe(&mut self, pod: &Pod) {
-        *self.latest = slimmed(pod);
+        *self.latest = crate::plan::slim::slimmed(pod);
         if self.stream.is_none()
             && let Some(rv) = &pod.metadata.resource_version
         {
@@ -173,7 +173,7 @@ impl PodWatch {
                     if let Some(v) = &p.metadata.resource_version {
                         self.rv.clone_from(v);
                     }
-                    crate::api::pods::slim(&mut p);
+                    crate::plan::slim::slim(&mut p);
                     *self.latest = p;
                     if let Some(done) = check(&self.latest) {
                         return done;
@@ -192,7 +192,7 @@ impl PodWatch {
                         .await?
                         .map_err(|e| classify(e, ApiCall::GetPod, &self.pod_name, &self.scope))?;
                     self.rv = fresh.metadata.resource_version.clone().unwrap_or_default();
-                    *self.latest = slimmed(&fresh);
+                    *self.latest = crate::plan::slim::slimmed(&fresh);
                     if let Some(done) = check(&self.latest) {
                         return done;
                     }
@@ -278,12 +278,6 @@ pub async fn read_and_watch(
             Ok(None)
         }
     }
-}
-
-fn slimmed(pod: &Pod) -> Pod {
-    let mut p = pod.clone();
-    crate::api::pods::slim(&mut p);
-    p
 }
 
 #[cfg(test)]

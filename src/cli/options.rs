@@ -14,7 +14,7 @@ use crate::cli::target::TargetRef;
 use crate::cli::target::parse_target;
 use crate::cli::target::validate_dns_label;
 use crate::error::Error;
-use crate::plan::profile::Profile;
+use crate::model::Profile;
 
 /// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
 /// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].
@@ -22,9 +22,6 @@ pub const DEFAULT_IMAGE: &str = "docker.io/nicolaka/netshoot:v0.13";
 
 /// Environment variable that overrides [`DEFAULT_IMAGE`].
 pub const IMAGE_ENV: &str = "KUBECTL_DISTROLESS_DEBUG_IMAGE";
-
-/// Prefix of the variables this tool sets in the debug container; `--env` may not use it.
-pub const RESERVED_ENV_PREFIX: &str = "DISTROLESS_DEBUG_";
 
 /// What the process inherited, read once in `main`.
 #[derive(Debug, Clone, Default)]

@@ -36,6 +36,7 @@ pub mod proxy;
 mod transport;
 
 /// A ready client and where it points.
+#[derive(Clone)]
 pub struct Cluster {
     pub client: Client,
     pub namespace: String,

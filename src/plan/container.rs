@@ -25,26 +25,9 @@ use crate::cli::options::DebugContainer;
 use crate::error::Error;
 use crate::plan::audit::Audit;
 use crate::plan::custom::{Custom, merge};
+use crate::plan::env::{AUDIT_ENV, KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
 use crate::plan::scripts::{keep_alive_script, kubelet_literal, probe_script};
 use crate::plan::user::{FALLBACK_UID, Probed, runs_as_non_root, target_ids, target_runtime_id};
-
-/// Environment variable that marks a container kept for reuse (see [`Mode::KeepAlive`]).
-pub const KEEPALIVE_ENV: &str = "DISTROLESS_DEBUG_KEEPALIVE";
-
-/// Environment variable that marks a probe container ([`probe_container`]).
-pub const PROBE_ENV: &str = "DISTROLESS_DEBUG_PROBE";
-
-/// Environment variable holding [`spec_hash`]: what reuse compares.
-pub const SPEC_ENV: &str = "DISTROLESS_DEBUG_SPEC";
-
-/// Variables that differ between two containers made for the same request: not in
-/// [`spec_hash`]. Who and why are compared on their own (see `reuse`).
-pub const AUDIT_ENV: &[&str] = &[
-    "DISTROLESS_DEBUG_AT",
-    "DISTROLESS_DEBUG_BY",
-    "DISTROLESS_DEBUG_REASON",
-    "DISTROLESS_DEBUG_TTL",
-];
 
 /// Whether the container ends with its session or is kept for reuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +77,7 @@ pub fn probe_container(input: &Input<'_>) -> EphemeralContainer {
         .and_then(|s| s.security_context.as_ref())
         .and_then(|s| s.run_as_user)
         .filter(|u| *u != 0);
-    let mut sc = crate::plan::profile::Profile::Restricted
+    let mut sc = crate::model::Profile::Restricted
         .security_context()
         .unwrap_or_default();
     if pod_uid.is_none() {
@@ -283,7 +266,7 @@ fn apply_user(c: &mut EphemeralContainer, input: &Input<'_>, notes: &mut Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::profile::Profile;
+    use crate::model::Profile;
     use crate::plan::scripts::{ExecMode, exec_command, session_script};
     use crate::plan::target::fixtures::pod;
     use crate::plan::user::{Ids, probe_outcome, provisional_ids};

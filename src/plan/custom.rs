@@ -33,9 +33,7 @@ impl Custom {
             .into_iter()
             .flatten()
             .filter_map(|e| e.get("name").and_then(Value::as_str))
-            .find(|n| {
-                n.starts_with(crate::cli::options::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT"
-            });
+            .find(|n| n.starts_with(crate::cli::parse::RESERVED_ENV_PREFIX) || *n == "TARGET_ROOT");
         if let Some(name) = reserved {
             return Err(format!(
                 "may not set env {name:?}: distroless-debug sets it itself"

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod container;
 pub mod custom;
+pub mod env;
 pub mod names;
 pub mod profile;
 pub mod progress;
@@ -10,5 +11,6 @@ pub mod pss;
 pub mod records;
 pub mod refusal;
 pub mod scripts;
+pub mod slim;
 pub mod target;
 pub mod user;

@@ -5,48 +5,11 @@
 //! (`runAsUser`, `runAsNonRoot`, `seccompProfile`) still apply to it. Capabilities added here do
 //! nothing for a non-root UID, which is why the non-root handling in `spec` says so on stderr.
 
-use std::fmt;
-use std::str::FromStr;
-
 use k8s_openapi::api::core::v1::{Capabilities, SeccompProfile, SecurityContext};
 
-/// One of kubectl's debugging profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Profile {
-    /// Adds `SYS_PTRACE` (kubectl's default; lets `strace -p` and `/proc/PID/root` work as root).
-    #[default]
-    General,
-    /// Sets nothing.
-    Baseline,
-    /// Non-root, all capabilities dropped, no privilege escalation, seccomp `RuntimeDefault`.
-    Restricted,
-    /// Adds `NET_ADMIN` and `NET_RAW` (packet capture, iptables).
-    Netadmin,
-    /// Privileged.
-    Sysadmin,
-}
+use crate::model::Profile;
 
 impl Profile {
-    /// Every profile, in the order kubectl documents them.
-    pub const ALL: [Profile; 5] = [
-        Profile::General,
-        Profile::Baseline,
-        Profile::Restricted,
-        Profile::Netadmin,
-        Profile::Sysadmin,
-    ];
-
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::General => "general",
-            Profile::Baseline => "baseline",
-            Profile::Restricted => "restricted",
-            Profile::Netadmin => "netadmin",
-            Profile::Sysadmin => "sysadmin",
-        }
-    }
-
     /// The debug container's `securityContext` for this profile, exactly as kubectl sets it on
     /// an ephemeral container that starts without one.
     pub fn security_context(self) -> Option<SecurityContext> {
@@ -82,26 +45,6 @@ fn add_capabilities(caps: &[&str]) -> SecurityContext {
             drop: None,
         }),
         ..SecurityContext::default()
-    }
-}
-
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Profile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown profile {s:?}; one of: {}", names.join(", "))
-            })
     }
 }
 

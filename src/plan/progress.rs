@@ -204,7 +204,7 @@ pub enum Initial {
 pub fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
     match event {
         WatchEvent::Added(mut p) | WatchEvent::Modified(mut p) => {
-            crate::api::pods::slim(&mut p);
+            crate::plan::slim::slim(&mut p);
             *found = Some(p);
             Initial::Pending
         }

@@ -8,49 +8,12 @@
 //! namespace's enforced level to name the rule and the profile that would pass.
 //! See <https://kubernetes.io/docs/concepts/security/pod-security-standards/>.
 
-use std::fmt;
-use std::str::FromStr;
-
 use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
 
-/// A Pod Security Standards level, as in the `pod-security.kubernetes.io/enforce` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Privileged,
-    Baseline,
-    Restricted,
-}
+use crate::model::Level;
 
 /// Namespace label that holds the enforced level.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Privileged => "privileged",
-            Level::Baseline => "baseline",
-            Level::Restricted => "restricted",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Level {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "privileged" => Ok(Level::Privileged),
-            "baseline" => Ok(Level::Baseline),
-            "restricted" => Ok(Level::Restricted),
-            _ => Err(()),
-        }
-    }
-}
 
 /// Capabilities the baseline level lets a container add.
 const BASELINE_CAPS: &[&str] = &[
@@ -158,7 +121,7 @@ pub fn violations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::profile::Profile;
+    use crate::model::Profile;
 
     fn container(p: Profile) -> EphemeralContainer {
         EphemeralContainer {

@@ -18,15 +18,12 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::plan::container::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV};
+use crate::plan::env::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV, VERSION_ENV};
 
 use crate::plan::progress::ephemeral_status;
 
 /// A kept container is reused only if it has at least this long to live.
 pub const REUSE_MARGIN: Duration = Duration::from_secs(30);
-
-/// The variable that marks a container as made by this tool.
-pub const VERSION_ENV: &str = "DISTROLESS_DEBUG_VERSION";
 
 /// One of our debug containers, from the pod spec and status.
 #[derive(Debug, Clone, PartialEq, Eq)]

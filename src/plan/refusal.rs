@@ -7,8 +7,9 @@ use k8s_openapi::api::authorization::v1::ResourceRule;
 use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
 
 use crate::error::{Error, NamedOnly};
-use crate::plan::profile::Profile;
-use crate::plan::pss::{Level, violations};
+use crate::model::Level;
+use crate::model::Profile;
+use crate::plan::pss::violations;
 
 /// What the cluster told us about a 403 on the PATCH.
 #[derive(Debug, Clone, Default)]

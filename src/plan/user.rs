@@ -6,7 +6,7 @@
 
 use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 
-use crate::plan::container::PROBE_ENV;
+use crate::plan::env::PROBE_ENV;
 
 /// UID used for a must-run-as-non-root pod when the target's UID is unknown.
 pub const FALLBACK_UID: i64 = 65532;

@@ -24,7 +24,7 @@ use crate::cli::args::Cli;
 use crate::cli::options::Connection;
 use crate::cli::target::Kind;
 use crate::cli::target::parse_target;
-use crate::plan::profile::Profile;
+use crate::model::Profile;
 
 /// cobra's `ShellCompDirective` bits.
 pub mod directive {

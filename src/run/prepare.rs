@@ -346,7 +346,7 @@ async fn explain_patch_refusal(
     pod: &Pod,
     options: &Options,
     rbac_error: Error,
-    container_for: &dyn Fn(crate::plan::profile::Profile) -> Result<EphemeralContainer, Error>,
+    container_for: &dyn Fn(crate::model::Profile) -> Result<EphemeralContainer, Error>,
 ) -> Error {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let facts =

@@ -46,12 +46,13 @@ pub async fn until_started(
     let pod = &pod;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let mut last: Option<String> = None;
+    let show = |text: &str| printer.status(&format!("Waiting for {name}: {text}"));
     let work = async {
         let status = watch.until(|p| step(p, &pod_name, name, image, printer, &mut last));
         tokio::select! {
             biased;
             r = status => r,
-            event = container_events(cluster, pod, name, events_from, printer) => match event {
+            event = container_events(cluster, pod, name, events_from, &show) => match event {
                 ContainerEvent::Started => {
                     tracing::debug!(container = name, "the kubelet's Started event came first");
                     Ok(Started::Running)

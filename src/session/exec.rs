@@ -11,15 +11,14 @@
 //! own that only this process holds; a command without input holds its own stdin open instead
 //! (see `sh/session.sh`).
 
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use kube::Api;
 use kube::api::AttachParams;
 use tokio::io::AsyncWrite;
 
 use super::streams::{self, Io, StdinUse};
-use crate::connect::{Cluster, timed};
-use crate::error::{ApiCall, Error, classify};
+use crate::api;
+use crate::connect::Cluster;
+use crate::error::Error;
 use crate::output::Printer;
 use crate::plan::scripts::{ExecMode, exec_command};
 
@@ -118,9 +117,7 @@ fn lease_params(container: &str) -> AttachParams {
 /// The lease's exec while the session runs. Dropped (the session's future cancelled by a
 /// signal), its task is aborted and its connection closed, which ends the lease in the container
 /// as the client's end would.
-struct LeaseGuard(
-    Option<tokio::task::JoinHandle<Result<Result<kube::api::AttachedProcess, kube::Error>, Error>>>,
-);
+struct LeaseGuard(Option<tokio::task::JoinHandle<Result<kube::api::AttachedProcess, Error>>>);
 
 impl LeaseGuard {
     /// After the session: says if the lease never opened, then closes it.
@@ -131,8 +128,7 @@ impl LeaseGuard {
             return;
         }
         match task.await {
-            Ok(Ok(Ok(process))) => process.abort(),
-            Ok(Ok(Err(e))) => printer.warn(&lease_lost(plan, &e)),
+            Ok(Ok(process)) => process.abort(),
             Ok(Err(e)) => printer.warn(&lease_lost(plan, &e)),
             Err(_) => {}
         }
@@ -175,30 +171,19 @@ where
     O: AsyncWrite + Unpin + Send + 'static,
     E: AsyncWrite + Unpin + Send + 'static,
 {
-    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mode = plan.mode();
     let params = streams::params(plan.container, plan.tty);
-    let main = timed(
-        cluster.request_timeout,
-        api.exec(plan.pod, plan.argv(mode), &params),
-    );
-    let mut process = match main.await? {
-        Ok(p) => p,
-        Err(e) => {
-            let err = classify(e, ApiCall::Exec, plan.pod, &cluster.scope());
-            return Err(crate::api::reviews::name_denied_verb(cluster, err, plan.pod).await);
-        }
-    };
+    let mut process = api::exec::exec(cluster, plan.pod, plan.argv(mode), &params).await?;
     // The lease opens once the session runs, beside it: the runtime starts one exec at a time
     // faster than two at once, and the session's prompt does not wait for its lease.
     let lease = (mode == ExecMode::Session).then(|| {
-        let api = api.clone();
+        let cluster = cluster.clone();
         let argv = plan.argv(ExecMode::Lease {
             ends_container: plan.ends_container,
         });
         let params = lease_params(plan.container);
-        let (pod, limit) = (plan.pod.to_owned(), cluster.request_timeout);
-        tokio::spawn(async move { timed(limit, api.exec(&pod, argv, &params)).await })
+        let pod = plan.pod.to_owned();
+        tokio::spawn(async move { api::exec::exec(&cluster, &pod, argv, &params).await })
     });
     let lease = LeaseGuard(lease);
 

@@ -1,0 +1,100 @@
+//! Value types every layer shares: what a profile or a Pod Security level is called and
+//! how it is written. Their behaviour lives with the layer that uses it (`plan::profile`,
+//! `plan::pss`); this module imports nothing of the crate.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One of kubectl's debugging profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Adds `SYS_PTRACE` (kubectl's default; lets `strace -p` and `/proc/PID/root` work as root).
+    #[default]
+    General,
+    /// Sets nothing.
+    Baseline,
+    /// Non-root, all capabilities dropped, no privilege escalation, seccomp `RuntimeDefault`.
+    Restricted,
+    /// Adds `NET_ADMIN` and `NET_RAW` (packet capture, iptables).
+    Netadmin,
+    /// Privileged.
+    Sysadmin,
+}
+
+impl Profile {
+    /// Every profile, in the order kubectl documents them.
+    pub const ALL: [Profile; 5] = [
+        Profile::General,
+        Profile::Baseline,
+        Profile::Restricted,
+        Profile::Netadmin,
+        Profile::Sysadmin,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::General => "general",
+            Profile::Baseline => "baseline",
+            Profile::Restricted => "restricted",
+            Profile::Netadmin => "netadmin",
+            Profile::Sysadmin => "sysadmin",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown profile {s:?}; one of: {}", names.join(", "))
+            })
+    }
+}
+
+/// A Pod Security Standards level, as in the `pod-security.kubernetes.io/enforce` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Privileged => "privileged",
+            Level::Baseline => "baseline",
+            Level::Restricted => "restricted",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Level {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "privileged" => Ok(Level::Privileged),
+            "baseline" => Ok(Level::Baseline),
+            "restricted" => Ok(Level::Restricted),
+            _ => Err(()),
+        }
+    }
+}
