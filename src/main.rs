@@ -13,10 +13,14 @@ use distroless_debug::output::Printer;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // clap prints help and version to stdout and errors to stderr; exit 0 or 2.
+        Err(e) if !e.use_stderr() => {
+            // --help and --version, on stdout.
             let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let printer = Printer::new(false);
+            return fail(&printer, &Error::Usage(clap_message(&e)));
         }
     };
     if cli.targets.first().map(String::as_str) == Some("completion") {
@@ -86,6 +90,18 @@ fn completion(cli: &Cli) -> ExitCode {
             },
         ),
     }
+}
+
+/// clap's account of a usage error, without its `error:` prefix and its pointer to `--help`:
+/// the printer writes both, as for every other usage error.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = text
+        .trim_end()
+        .strip_suffix("For more information, try '--help'.")
+        .unwrap_or(text);
+    text.trim_end().to_owned()
 }
 
 fn fail(printer: &Printer, err: &Error) -> ExitCode {

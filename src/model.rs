@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One of kubectl's debugging profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Profile {
     /// Adds `SYS_PTRACE` (kubectl's default; lets `strace -p` and `/proc/PID/root` work as root).
     #[default]
@@ -49,20 +49,6 @@ impl fmt::Display for Profile {
     }
 }
 
-impl FromStr for Profile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown profile {s:?}; one of: {}", names.join(", "))
-            })
-    }
-}
-
 /// A Pod Security Standards level, as in the `pod-security.kubernetes.io/enforce` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -95,6 +81,40 @@ impl FromStr for Level {
             "baseline" => Ok(Level::Baseline),
             "restricted" => Ok(Level::Restricted),
             _ => Err(()),
+        }
+    }
+}
+
+/// `-o/--output`: how results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Output {
+    /// Text for people (lines prefixed `[pod/NAME/CONTAINER]` for many pods).
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per pod, per line.
+    Jsonl,
+}
+
+/// `--image-pull-policy`, written as Kubernetes writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    #[value(name = "Always")]
+    Always,
+    #[value(name = "IfNotPresent")]
+    IfNotPresent,
+    #[value(name = "Never")]
+    Never,
+}
+
+impl PullPolicy {
+    /// The value of a container's `imagePullPolicy`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
         }
     }
 }

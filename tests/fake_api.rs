@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use distroless_debug::cli::Cli;
-use distroless_debug::cli::options::{Environment, Options};
+use distroless_debug::cli::options::{Environment, Options, Run};
+use distroless_debug::cli::target::TargetRef;
 use distroless_debug::connect::Cluster;
 use distroless_debug::error::Error;
 use distroless_debug::output::Printer;
@@ -47,6 +48,14 @@ fn options(args: &[&str]) -> Options {
         },
     )
     .unwrap()
+}
+
+/// The TARGET of a single-pod run.
+fn target(options: &Options) -> &TargetRef {
+    match &options.run {
+        Run::One(t) => t,
+        other => panic!("not one pod: {other:?}"),
+    }
 }
 
 async fn bounded<T>(f: impl Future<Output = T>) -> T {
@@ -347,7 +356,7 @@ async fn session_request_sequence_get_patch_watch() {
         (name, container, handle)
     };
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, container, mut handle)) =
         bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
@@ -376,7 +385,7 @@ async fn session_request_sequence_get_patch_watch() {
         expect_get_pod(&mut handle, respond(200, &running)).await;
         handle
     };
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, _handle) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert!(prepared.reused);
@@ -489,7 +498,7 @@ async fn started_event_ends_the_wait_before_the_status() {
         (name, pods, handle)
     };
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _pods, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert_eq!(prepared.container, name);
@@ -511,7 +520,7 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
         (name, handle)
     };
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
     assert_eq!(prepared.container, name);
@@ -612,7 +621,7 @@ async fn initial_watch_then_patch_then_the_same_watch() {
         (name, events, handle)
     };
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _events, _handle)) =
         bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
@@ -652,7 +661,7 @@ async fn unreachable_prepare(
     server: impl Future<Output = ()>,
 ) -> Error {
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster, &opts, None, &printer);
+    let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (r, ()) = bounded(async { tokio::join!(client, server) }).await;
     r.expect_err("expected an error")
 }
@@ -854,7 +863,7 @@ async fn wait_is_bounded_by_timeout() {
     let cluster_ = cluster;
     let opts = options(&["api", "--timeout", "300ms"]);
     let printer = Printer::with(true, false);
-    let client = prepare(&cluster_, &opts, None, &printer);
+    let client = prepare(&cluster_, &opts, target(&opts), None, &printer);
     let started = std::time::Instant::now();
     let err = bounded(async {
         tokio::select! {

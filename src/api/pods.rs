@@ -37,28 +37,36 @@ pub async fn workload_selector_string(
     })
 }
 
-/// LIST the pods of the namespace that match `selector` (one request).
-pub async fn list_pods(cluster: &Cluster, selector: &str) -> Result<Vec<Pod>, Error> {
-    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    Ok(timed(
-        cluster.request_timeout,
-        api.list(&ListParams::default().labels(selector)),
-    )
-    .await?
-    .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?
-    .items
-    .into_iter()
-    .map(|mut p| {
-        crate::plan::slim::slim(&mut p);
-        p
-    })
-    .collect())
+/// LIST pods (one request): those of the namespace, or of every namespace, that match
+/// `selector` (every pod without one).
+pub async fn list_pods(
+    cluster: &Cluster,
+    selector: Option<&str>,
+    all_namespaces: bool,
+) -> Result<Vec<Pod>, Error> {
+    let api: Api<Pod> = if all_namespaces {
+        Api::all(cluster.client.clone())
+    } else {
+        Api::namespaced(cluster.client.clone(), &cluster.namespace)
+    };
+    let params = match selector {
+        Some(s) => ListParams::default().labels(s),
+        None => ListParams::default(),
+    };
+    Ok(timed(cluster.request_timeout, api.list(&params))
+        .await?
+        .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?
+        .items
+        .into_iter()
+        .map(|mut p| {
+            crate::plan::slim::slim(&mut p);
+            p
+        })
+        .collect())
 }
 
-pub async fn workload_selector(
-    cluster: &Cluster,
-    target: &TargetRef,
-) -> Result<LabelSelector, Error> {
+/// The label selector of a workload TARGET: one GET of the workload.
+async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<LabelSelector, Error> {
     let c = cluster.client.clone();
     let ns = cluster.namespace.as_str();
     let name = target.name.as_str();

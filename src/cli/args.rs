@@ -2,8 +2,14 @@
 //! Validation and defaults live in `options`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, Parser};
+
+use crate::cli::parse::{parse_duration, parse_env, validate_image};
+use crate::cli::selector::parse_selector;
+use crate::cli::target::validate_dns_label;
+use crate::model::{Output, Profile, PullPolicy};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -88,6 +94,7 @@ pub struct Cli {
     #[arg(
         long = "target",
         value_name = "CONTAINER",
+        value_parser = dns_label,
         help_heading = "Debug container"
     )]
     pub target_container: Option<String>,
@@ -97,34 +104,41 @@ pub struct Cli {
         short = 'c',
         long = "container",
         value_name = "NAME",
+        value_parser = dns_label,
         help_heading = "Debug container"
     )]
     pub container: Option<String>,
 
     /// Toolbox image for the debug container.
-    #[arg(long, value_name = "IMAGE", help_heading = "Debug container")]
+    #[arg(long, value_name = "IMAGE", value_parser = image, help_heading = "Debug container")]
     pub image: Option<String>,
 
-    /// Image pull policy of the debug container: Always, IfNotPresent or Never.
-    #[arg(long, value_name = "POLICY", help_heading = "Debug container")]
-    pub image_pull_policy: Option<String>,
+    /// Image pull policy of the debug container.
+    #[arg(
+        long,
+        value_name = "POLICY",
+        value_enum,
+        help_heading = "Debug container"
+    )]
+    pub image_pull_policy: Option<PullPolicy>,
 
-    /// Security profile: general, baseline, restricted, netadmin or sysadmin (as kubectl debug).
+    /// Security profile, as kubectl debug's.
     #[arg(
         long,
         value_name = "PROFILE",
-        default_value = "general",
+        value_enum,
+        default_value_t,
         help_heading = "Debug container"
     )]
-    pub profile: String,
+    pub profile: Profile,
 
     /// JSON or YAML file with a partial container spec applied on top of the generated one.
     #[arg(long, value_name = "FILE", help_heading = "Debug container")]
     pub custom: Option<PathBuf>,
 
     /// Environment variable for the debug container (repeatable).
-    #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = "Debug container")]
-    pub env: Vec<String>,
+    #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, value_parser = parse_env, help_heading = "Debug container")]
+    pub env: Vec<(String, String)>,
 
     /// Always add a new debug container instead of reusing a live one made by this tool.
     #[arg(long = "new", help_heading = "Debug container")]
@@ -140,12 +154,13 @@ pub struct Cli {
         long,
         value_name = "DURATION",
         default_value = "1h",
+        value_parser = ttl,
         help_heading = "Debug container"
     )]
-    pub ttl: String,
+    pub ttl: Duration,
 
     /// Why you are debugging (an incident, a ticket); recorded on the debug container.
-    #[arg(long, value_name = "TEXT", help_heading = "Debug container")]
+    #[arg(long, value_name = "TEXT", value_parser = reason, help_heading = "Debug container")]
     pub reason: Option<String>,
 
     /// Run COMMAND in every running pod that matches this label selector.
@@ -153,6 +168,7 @@ pub struct Cli {
         short = 'l',
         long = "selector",
         value_name = "SELECTOR",
+        value_parser = selector,
         help_heading = "Many pods"
     )]
     pub selector: Option<String>,
@@ -166,20 +182,21 @@ pub struct Cli {
         long,
         value_name = "N",
         default_value_t = 16,
+        value_parser = clap::value_parser!(u16).range(1..),
         help_heading = "Many pods"
     )]
-    pub max_parallel: usize,
+    pub max_parallel: u16,
 
-    /// Output format: text (line-prefixed for many pods), json (one document) or jsonl (one
-    /// object per pod).
+    /// Output format.
     #[arg(
         short = 'o',
         long = "output",
         value_name = "FORMAT",
-        default_value = "text",
+        value_enum,
+        default_value_t,
         help_heading = "Many pods"
     )]
-    pub output: String,
+    pub output: Output,
 
     /// With list: the debug containers of every namespace.
     #[arg(short = 'A', long = "all-namespaces", help_heading = "Many pods")]
@@ -202,9 +219,10 @@ pub struct Cli {
         long,
         value_name = "DURATION",
         default_value = "2m",
+        value_parser = timeout,
         help_heading = "Session"
     )]
-    pub timeout: String,
+    pub timeout: Duration,
 
     /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
     #[arg(long, value_name = "PATH", help_heading = "Kubernetes")]
@@ -244,9 +262,10 @@ pub struct Cli {
         long,
         value_name = "DURATION",
         default_value = "0",
+        value_parser = parse_duration,
         help_heading = "Kubernetes"
     )]
-    pub request_timeout: String,
+    pub request_timeout: Duration,
 
     /// Log level for -v N: 0 none, 2 info, 4 debug, 6+ trace (to stderr; never secrets).
     #[arg(
@@ -257,6 +276,51 @@ pub struct Cli {
         help_heading = "Kubernetes"
     )]
     pub verbosity: u8,
+}
+
+/// `--target` and `-c/--container`: a container name is a DNS label.
+fn dns_label(s: &str) -> Result<String, String> {
+    validate_dns_label(s).map(|()| s.to_owned())
+}
+
+/// `--image`: a reference the kubelet can parse. The API server does not check it, and a
+/// container added with a bad one can never be removed: refused here, before any write.
+fn image(s: &str) -> Result<String, String> {
+    validate_image(s).map(|()| s.to_owned())
+}
+
+/// `--ttl`: at least a second; every debug container ends by itself.
+fn ttl(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err("at least 1s: every debug container ends by itself".to_owned());
+    }
+    Ok(d)
+}
+
+/// `--timeout`: greater than zero.
+fn timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be greater than zero".to_owned());
+    }
+    Ok(d)
+}
+
+/// `--reason`: at most 1 KiB (it is stored in the pod spec).
+fn reason(s: &str) -> Result<String, String> {
+    if s.len() > 1024 {
+        return Err("longer than 1024 bytes".to_owned());
+    }
+    Ok(s.to_owned())
+}
+
+/// `-l/--selector`: a label selector as kubectl takes it.
+fn selector(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Ok(String::new());
+    }
+    parse_selector(s).map(|_| s.to_owned())
 }
 
 #[cfg(test)]

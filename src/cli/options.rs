@@ -1,20 +1,18 @@
-//! `Cli` → validated [`Options`]: defaults, flag interplay, parsing of durations and `--env`.
+//! `Cli` → validated [`Options`]: each flag's value is typed by its own parser at the clap
+//! boundary (`args`); here, defaults and the interplay of flags, and [`Run`], what the run does.
 //!
 //! Pure: the environment (terminals, `KUBECTL_DISTROLESS_DEBUG_IMAGE`) comes in as an
 //! [`Environment`] value so every rule is tested from flag strings. Anything wrong here is a
-//! usage error (exit code 2).
+//! usage error (exit code 2), as clap's own.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::Cli;
-use crate::cli::parse::{parse_duration, parse_env, validate_image};
-use crate::cli::target::Kind;
-use crate::cli::target::TargetRef;
-use crate::cli::target::parse_target;
-use crate::cli::target::validate_dns_label;
+use crate::cli::parse::validate_image;
+use crate::cli::target::{Kind, TargetRef, parse_target};
 use crate::error::Error;
-use crate::model::Profile;
+use crate::model::{Output, Profile, PullPolicy};
 
 /// Default toolbox image: multi-arch (amd64, arm64), pinned. It carries a shell, busybox,
 /// strace, tcpdump, ss and curl. Override with `--image` or [`IMAGE_ENV`].
@@ -52,7 +50,7 @@ pub struct DebugContainer {
     /// `-c/--container`; generated when `None`.
     pub name: Option<String>,
     pub image: String,
-    pub pull_policy: Option<String>,
+    pub pull_policy: Option<PullPolicy>,
     pub profile: Profile,
     pub custom: Option<PathBuf>,
     pub env: Vec<(String, String)>,
@@ -75,42 +73,55 @@ impl Session {
     }
 }
 
-/// What the run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// A session or a command in one pod or many.
-    Debug,
-    /// `list`: show the debug containers.
-    List,
+/// What the run does: one enum, decided once from TARGETs, `-l`, `--all-pods`, `-o` and `list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// A session or a command in one pod.
+    One(TargetRef),
+    /// A command in many pods.
+    Many(Pods),
+    /// `list`: the debug containers of some pods.
+    List(Pods),
 }
 
-/// `-o/--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
-    Jsonl,
+/// Which pods: named TARGETs (each a pod, or a workload's pods), a label selector, or every pod
+/// of the namespace (or of every namespace, with `-A`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pods {
+    Targets {
+        targets: Vec<TargetRef>,
+        /// `--all-pods`: every pod of a workload TARGET, not one.
+        all_pods: bool,
+    },
+    Selector {
+        selector: String,
+        all_namespaces: bool,
+    },
+    All {
+        all_namespaces: bool,
+    },
 }
 
-/// Default of `--ttl`.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+impl Pods {
+    /// Whether these pods span every namespace (`-A`).
+    pub fn all_namespaces(&self) -> bool {
+        matches!(
+            self,
+            Pods::All {
+                all_namespaces: true
+            } | Pods::Selector {
+                all_namespaces: true,
+                ..
+            }
+        )
+    }
+}
 
 /// Validated options for one run.
 #[derive(Debug, Clone)]
-#[allow(clippy::struct_excessive_bools)] // one per flag
 pub struct Options {
-    pub action: Action,
+    pub run: Run,
     pub connection: Connection,
-    /// The first TARGET (for a single session); see [`Options::targets`] for all.
-    pub target: TargetRef,
-    /// Every TARGET (empty with `-l`, or for `list` without one).
-    pub targets: Vec<TargetRef>,
-    /// `-l/--selector`.
-    pub selector: Option<String>,
-    /// `--all-pods`: every running pod of a workload TARGET.
-    pub all_pods: bool,
-    /// `-A` (list only).
-    pub all_namespaces: bool,
     /// `--new`: never reuse.
     pub new: bool,
     /// `--keep`: an interactive shell's container is kept for reuse.
@@ -121,11 +132,10 @@ pub struct Options {
     pub reason: Option<String>,
     pub max_parallel: usize,
     pub output: Output,
-    /// `--target` or the `/CONTAINER` suffix of the first TARGET.
+    /// `--target`.
     pub target_container: Option<String>,
     pub container: DebugContainer,
     pub session: Session,
-    pub quiet: bool,
     pub timeout: Duration,
     pub verbosity: u8,
     /// Warnings to print once the printer exists (e.g. `-t` without a terminal).
@@ -133,15 +143,6 @@ pub struct Options {
 }
 
 impl Options {
-    /// Whether the run goes through the many-pods path (several or selected pods, or
-    /// structured output), as opposed to one session in one pod.
-    pub fn many(&self) -> bool {
-        self.targets.len() > 1
-            || self.selector.is_some()
-            || self.all_pods
-            || self.output != Output::Text
-    }
-
     /// The target container for `target`: its `/CONTAINER` suffix, else `--target`.
     pub fn container_for(&self, target: &TargetRef) -> Option<String> {
         target
@@ -150,65 +151,46 @@ impl Options {
             .or_else(|| self.target_container.clone())
     }
 
-    /// Validates the parsed flags.
+    /// Validates the parsed flags: what each flag's own parser cannot see, their interplay.
     pub fn from_cli(cli: Cli, env: &Environment) -> Result<Options, Error> {
         let usage = Error::Usage;
         let mut raw_targets = cli.targets.clone();
-        let action = if raw_targets.first().map(String::as_str) == Some("list") {
+        let list = raw_targets.first().map(String::as_str) == Some("list");
+        if list {
             raw_targets.remove(0);
-            Action::List
-        } else {
-            Action::Debug
-        };
+        }
         let targets = raw_targets
             .iter()
             .map(|t| parse_target(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(usage)?;
         let selector = cli.selector.clone().filter(|s| !s.trim().is_empty());
-        if let Some(s) = &selector {
-            crate::cli::selector::parse_selector(s)
-                .map_err(|e| usage(format!("invalid -l/--selector {s:?}: {e}")))?;
-        }
         if selector.is_some() && !targets.is_empty() {
             return Err(usage(
                 "-l/--selector and TARGET are exclusive: name pods, or select them".to_owned(),
             ));
         }
-        let output = match cli.output.as_str() {
-            "text" | "" => Output::Text,
-            "json" => Output::Json,
-            "jsonl" => Output::Jsonl,
-            o => {
-                return Err(usage(format!(
-                    "invalid -o/--output {o:?}: one of text, json, jsonl"
-                )));
+        if list {
+            if targets.len() > 1 {
+                return Err(usage("list takes at most one TARGET".to_owned()));
             }
-        };
-        match action {
-            Action::List => {
-                if targets.len() > 1 {
-                    return Err(usage("list takes at most one TARGET".to_owned()));
-                }
-                if !cli.command.is_empty() || cli.stdin || cli.tty {
-                    return Err(usage("list takes no COMMAND, -i or -t".to_owned()));
-                }
-                if cli.all_namespaces && (selector.is_some() || !targets.is_empty()) {
-                    return Err(usage(
-                        "list: -A/--all-namespaces takes no TARGET (combine it with -l instead)"
-                            .to_owned(),
-                    ));
-                }
+            if !cli.command.is_empty() || cli.stdin || cli.tty {
+                return Err(usage("list takes no COMMAND, -i or -t".to_owned()));
             }
-            Action::Debug => {
-                if targets.is_empty() && selector.is_none() {
-                    return Err(usage(
-                        "a TARGET is required: NAME, pod/NAME, pod/NAME/CONTAINER or deploy|sts|ds|rs|job/NAME (or -l SELECTOR)".to_owned(),
-                    ));
-                }
-                if cli.all_namespaces {
-                    return Err(usage("-A/--all-namespaces is for list only".to_owned()));
-                }
+            if cli.all_namespaces && !targets.is_empty() {
+                return Err(usage(
+                    "list: -A/--all-namespaces takes no TARGET (combine it with -l instead)"
+                        .to_owned(),
+                ));
+            }
+        } else {
+            if targets.is_empty() && selector.is_none() {
+                return Err(usage(
+                    "a TARGET is required: NAME, pod/NAME, pod/NAME/CONTAINER or deploy|sts|ds|rs|job/NAME (or -l SELECTOR)".to_owned(),
+                ));
+            }
+            if cli.all_namespaces {
+                return Err(usage("-A/--all-namespaces is for list only".to_owned()));
             }
         }
         if cli.all_pods && !targets.iter().any(|t| t.kind != Kind::Pod) {
@@ -216,40 +198,15 @@ impl Options {
                 "--all-pods needs a workload TARGET (deploy|sts|ds|rs|job/NAME)".to_owned(),
             ));
         }
-        if cli.max_parallel == 0 {
-            return Err(usage("--max-parallel must be at least 1".to_owned()));
-        }
-        let ttl = parse_duration(&cli.ttl).map_err(|e| usage(format!("--ttl: {e}")))?;
-        if ttl < Duration::from_secs(1) {
-            return Err(usage(
-                "--ttl must be at least 1s: every debug container ends by itself".to_owned(),
-            ));
-        }
         let reason = cli.reason.clone().filter(|r| !r.trim().is_empty());
-        if reason.as_ref().is_some_and(|r| r.len() > 1024) {
-            return Err(usage("--reason is longer than 1024 bytes".to_owned()));
-        }
-        let placeholder = TargetRef {
-            kind: Kind::Pod,
-            name: String::new(),
-            container: None,
-        };
-        let target = targets.first().cloned().unwrap_or(placeholder);
-
-        let target_container = match (&cli.target_container, &target.container) {
-            (Some(flag), Some(suffix)) if flag != suffix => {
-                return Err(usage(format!(
-                    "--target {flag:?} contradicts the container {suffix:?} in the target"
-                )));
-            }
-            (Some(c), _) | (None, Some(c)) => Some(c.clone()),
-            (None, None) => None,
-        };
-        if let Some(c) = &cli.target_container {
-            validate_dns_label(c).map_err(|e| usage(format!("--target: {e}")))?;
-        }
-        if let Some(name) = &cli.container {
-            validate_dns_label(name).map_err(|e| usage(format!("-c/--container: {e}")))?;
+        if let (Some(flag), Some(suffix)) = (
+            &cli.target_container,
+            targets.first().and_then(|t| t.container.as_ref()),
+        ) && flag != suffix
+        {
+            return Err(usage(format!(
+                "--target {flag:?} contradicts the container {suffix:?} in the target"
+            )));
         }
 
         let image = match (&cli.image, env.image.as_deref().map(str::trim)) {
@@ -257,31 +214,46 @@ impl Options {
             (None, Some(i)) if !i.is_empty() => i.to_owned(),
             _ => DEFAULT_IMAGE.to_owned(),
         };
-        // A bad reference would be added anyway (the API server does not check its syntax)
-        // and fail in the kubelet: refuse it here, before a container that can never be
-        // removed is written into the pod.
+        // The flag's own parser checked --image; the environment's value is checked here: a
+        // container added with a bad reference can never be removed.
         validate_image(&image).map_err(|e| usage(format!("invalid image {image:?}: {e}")))?;
-        let pull_policy = match cli.image_pull_policy.as_deref() {
-            None | Some("") => None,
-            Some(p @ ("Always" | "IfNotPresent" | "Never")) => Some(p.to_owned()),
-            Some(p) => {
-                return Err(usage(format!(
-                    "invalid --image-pull-policy {p:?}: one of Always, IfNotPresent, Never"
-                )));
+
+        let pods = match (selector, targets.is_empty()) {
+            (Some(selector), _) => Pods::Selector {
+                selector,
+                all_namespaces: cli.all_namespaces,
+            },
+            (None, true) => Pods::All {
+                all_namespaces: cli.all_namespaces,
+            },
+            (None, false) => Pods::Targets {
+                targets: targets.clone(),
+                all_pods: cli.all_pods,
+            },
+        };
+        let run = if list {
+            // `list` shows every pod of a workload.
+            Run::List(match pods {
+                Pods::Targets { targets, .. } => Pods::Targets {
+                    targets,
+                    all_pods: true,
+                },
+                pods => pods,
+            })
+        } else {
+            match pods {
+                Pods::Targets {
+                    mut targets,
+                    all_pods: false,
+                } if targets.len() == 1 && cli.output == Output::Text => {
+                    Run::One(targets.remove(0))
+                }
+                pods => Run::Many(pods),
             }
         };
-        let profile: Profile = cli.profile.parse().map_err(usage)?;
-        let env_vars = cli
-            .env
-            .iter()
-            .map(|s| parse_env(s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(usage)?;
 
         let mut warnings = Vec::new();
-        let many =
-            targets.len() > 1 || selector.is_some() || cli.all_pods || output != Output::Text;
-        if action == Action::Debug && many {
+        if matches!(run, Run::Many(_)) {
             if cli.command.is_empty() {
                 return Err(usage(
                     "several pods, -l, --all-pods and -o json/jsonl run a COMMAND: add -- COMMAND [ARG...]".to_owned(),
@@ -324,26 +296,14 @@ impl Options {
             }
         };
 
-        let timeout = parse_duration(&cli.timeout).map_err(|e| usage(format!("--timeout: {e}")))?;
-        if timeout.is_zero() {
-            return Err(usage("--timeout must be greater than zero".to_owned()));
-        }
-        let request_timeout = parse_duration(&cli.request_timeout)
-            .map_err(|e| usage(format!("--request-timeout: {e}")))?;
-
         Ok(Options {
-            action,
-            target,
-            targets,
-            selector,
-            all_pods: cli.all_pods,
-            all_namespaces: cli.all_namespaces,
+            run,
             new: cli.new,
             keep: cli.keep,
-            ttl,
+            ttl: cli.ttl,
             reason,
-            max_parallel: cli.max_parallel,
-            output,
+            max_parallel: usize::from(cli.max_parallel),
+            output: cli.output,
             connection: Connection {
                 kubeconfig: cli.kubeconfig,
                 context: cli.context,
@@ -352,20 +312,19 @@ impl Options {
                 namespace: cli.namespace,
                 impersonate: cli.as_user,
                 impersonate_groups: cli.as_group,
-                request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
+                request_timeout: (!cli.request_timeout.is_zero()).then_some(cli.request_timeout),
             },
-            target_container,
+            target_container: cli.target_container,
             container: DebugContainer {
                 name: cli.container,
                 image,
-                pull_policy,
-                profile,
+                pull_policy: cli.image_pull_policy,
+                profile: cli.profile,
                 custom: cli.custom,
-                env: env_vars,
+                env: cli.env,
             },
             session,
-            quiet: cli.quiet,
-            timeout,
+            timeout: cli.timeout,
             verbosity: cli.verbosity,
             warnings,
         })
@@ -388,7 +347,12 @@ mod tests {
     fn opts(args: &[&str], e: &Environment) -> Result<Options, Error> {
         let mut argv = vec!["kubectl-distroless_debug"];
         argv.extend_from_slice(args);
-        Options::from_cli(Cli::try_parse_from(argv).unwrap(), e)
+        // A flag's own parser fails in clap (exit code 2, as a usage error).
+        let cli = Cli::try_parse_from(argv).map_err(|e| {
+            assert_eq!(e.exit_code(), 2, "{e}");
+            Error::Usage(e.to_string())
+        })?;
+        Options::from_cli(cli, e)
     }
 
     #[test]
@@ -451,20 +415,19 @@ mod tests {
     #[test]
     fn target_container_from_flag_or_suffix_but_not_both_different() {
         let e = env(true);
+        let container = |args: &[&str]| {
+            let o = opts(args, &e).unwrap();
+            let Run::One(target) = &o.run else {
+                panic!("{:?}", o.run)
+            };
+            o.container_for(target)
+        };
+        assert_eq!(container(&["pod/api/app"]).as_deref(), Some("app"));
         assert_eq!(
-            opts(&["pod/api/app"], &e)
-                .unwrap()
-                .target_container
-                .as_deref(),
+            container(&["pod/api", "--target", "app"]).as_deref(),
             Some("app")
         );
-        assert_eq!(
-            opts(&["pod/api", "--target", "app"], &e)
-                .unwrap()
-                .target_container
-                .as_deref(),
-            Some("app")
-        );
+        assert_eq!(container(&["pod/api"]), None);
         assert!(opts(&["pod/api/app", "--target", "app"], &e).is_ok());
         let err = opts(&["pod/api/app", "--target", "side"], &e).unwrap_err();
         assert!(err.to_string().contains("contradicts"));
@@ -563,9 +526,6 @@ mod tests {
                 "Always",
                 "--image-pull-policy",
                 "Never",
-                // Only the last value is checked: an invalid first one is replaced.
-                "--profile",
-                "legacy",
                 "--profile",
                 "netadmin",
                 "--profile=baseline",
@@ -617,7 +577,7 @@ mod tests {
         assert_eq!(c.impersonate.as_deref(), Some("bob"));
         assert_eq!(c.request_timeout, Some(Duration::from_secs(3)));
         assert_eq!(o.container.image, "alpine:3");
-        assert_eq!(o.container.pull_policy.as_deref(), Some("Never"));
+        assert_eq!(o.container.pull_policy, Some(PullPolicy::Never));
         assert_eq!(o.container.profile, Profile::Baseline);
         assert_eq!(o.container.name.as_deref(), Some("two"));
         assert_eq!(o.target_container.as_deref(), Some("app"));
@@ -625,7 +585,7 @@ mod tests {
         assert_eq!(o.ttl, Duration::from_secs(7200));
         assert_eq!(o.reason.as_deref(), Some("INC-9"));
         assert_eq!(o.verbosity, 6);
-        assert!(o.session.stdin && o.quiet && o.new);
+        assert!(o.session.stdin && o.new);
 
         let o = opts(
             &[
@@ -647,9 +607,24 @@ mod tests {
             &env(false),
         )
         .unwrap();
-        assert_eq!(o.selector.as_deref(), Some("app=api"));
+        assert_eq!(
+            o.run,
+            Run::Many(Pods::Selector {
+                selector: "app=api".into(),
+                all_namespaces: false
+            })
+        );
         assert_eq!(o.output, Output::Jsonl);
         assert_eq!(o.max_parallel, 8);
+
+        // Every value is checked, as kubectl's flags are: a bad one is an error even when
+        // another value follows.
+        let err = opts(
+            &["api", "--profile", "legacy", "--profile", "general"],
+            &env(true),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]
@@ -683,20 +658,76 @@ mod tests {
             ]
         );
         assert_eq!(o.connection.impersonate_groups, ["dev", "ops", "audit"]);
-        let names: Vec<&str> = o.targets.iter().map(|t| t.name.as_str()).collect();
+        let Run::Many(Pods::Targets { targets, .. }) = &o.run else {
+            panic!("{:?}", o.run)
+        };
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
     }
 
     #[test]
-    fn many_pods_list_and_new_flags() {
+    fn what_the_run_does() {
+        let e = env(false);
+        let target = |s: &str| parse_target(s).unwrap();
+        let run = |args: &[&str]| opts(args, &e).unwrap().run;
+        let targets = |t: &[&str], all_pods| Pods::Targets {
+            targets: t.iter().map(|s| target(s)).collect(),
+            all_pods,
+        };
+        assert_eq!(run(&["pod/a", "--", "id"]), Run::One(target("pod/a")));
+        assert_eq!(run(&["deploy/api"]), Run::One(target("deploy/api")));
+        assert_eq!(
+            run(&["pod/a", "pod/b", "--", "true"]),
+            Run::Many(targets(&["pod/a", "pod/b"], false))
+        );
+        // -o json is for scripts: the report of one pod.
+        assert_eq!(
+            run(&["pod/a", "-o", "json", "--", "id"]),
+            Run::Many(targets(&["pod/a"], false))
+        );
+        assert_eq!(
+            run(&["deploy/api", "--all-pods", "--", "id"]),
+            Run::Many(targets(&["deploy/api"], true))
+        );
+        // A blank selector selects nothing: the TARGET decides.
+        assert_eq!(run(&["pod/a", "-l", " "]), Run::One(target("pod/a")));
+
+        // list, and a pod named list.
+        assert_eq!(
+            run(&["list"]),
+            Run::List(Pods::All {
+                all_namespaces: false
+            })
+        );
+        assert_eq!(
+            run(&["list", "-A"]),
+            Run::List(Pods::All {
+                all_namespaces: true
+            })
+        );
+        // list shows every pod of a workload.
+        assert_eq!(
+            run(&["list", "deploy/api", "-o", "json"]),
+            Run::List(targets(&["deploy/api"], true))
+        );
+        assert_eq!(
+            run(&["list", "-l", "app=api", "-A"]),
+            Run::List(Pods::Selector {
+                selector: "app=api".into(),
+                all_namespaces: true
+            })
+        );
+        assert_eq!(run(&["pod/list", "--", "id"]), Run::One(target("pod/list")));
+    }
+
+    #[test]
+    fn defaults_and_flags_of_many_pods() {
         let e = env(false);
         let o = opts(&["pod/a", "pod/b", "--", "true"], &e).unwrap();
-        assert!(o.many());
-        assert_eq!(o.targets.len(), 2);
         assert_eq!(o.max_parallel, 16);
-        assert_eq!(o.ttl, DEFAULT_TTL);
+        assert_eq!(o.ttl, Duration::from_secs(3600));
+        assert_eq!(o.output, Output::Text);
         let o = opts(&["-l", "app=api", "-o", "jsonl", "--", "true"], &e).unwrap();
-        assert!(o.many() && o.targets.is_empty());
         assert_eq!(o.output, Output::Jsonl);
         let o = opts(
             &[
@@ -705,25 +736,14 @@ mod tests {
             &e,
         )
         .unwrap();
-        assert!(o.many());
         assert_eq!(o.ttl, Duration::from_secs(5));
         assert_eq!(o.reason.as_deref(), Some("INC-1"));
-        let o = opts(&["pod/a", "--", "id"], &e).unwrap();
-        assert!(!o.many());
-        let o = opts(&["deploy/api", "--all-pods", "--", "id"], &e).unwrap();
-        assert!(o.many() && o.all_pods);
-
-        // list, and a pod named list.
-        let o = opts(&["list"], &e).unwrap();
-        assert_eq!(o.action, Action::List);
-        assert!(o.targets.is_empty());
-        let o = opts(&["list", "pod/x", "-o", "json"], &e).unwrap();
-        assert_eq!(o.action, Action::List);
-        assert_eq!(o.targets[0].name, "x");
-        let o = opts(&["list", "-A"], &e).unwrap();
-        assert!(o.all_namespaces);
-        let o = opts(&["pod/list", "--", "id"], &e).unwrap();
-        assert_eq!((o.action, o.target.name.as_str()), (Action::Debug, "list"));
+        assert_eq!(
+            opts(&["pod/a", "--reason", " ", "--", "id"], &e)
+                .unwrap()
+                .reason,
+            None
+        );
     }
 
     #[test]
@@ -741,7 +761,7 @@ mod tests {
                 "--max-parallel",
             ),
             (&["pod/a", "--ttl", "0", "--", "id"][..], "--ttl"),
-            (&["pod/a", "-o", "yaml", "--", "id"][..], "-o/--output"),
+            (&["pod/a", "-o", "yaml", "--", "id"][..], "--output"),
             (&["pod/a", "-A", "--", "id"][..], "list only"),
             (&["list", "a", "b"][..], "at most one"),
             (&["list", "a", "--", "id"][..], "no COMMAND"),

@@ -10,7 +10,7 @@ pub const RESERVED_ENV_PREFIX: &str = "DISTROLESS_DEBUG_";
 /// and `TARGET_ROOT` are reserved.
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
     let Some((key, value)) = s.split_once('=') else {
-        return Err(format!("--env {s:?}: expected KEY=VALUE"));
+        return Err("expected KEY=VALUE".to_owned());
     };
     let valid = !key.is_empty()
         && !key.starts_with(|c: char| c.is_ascii_digit())
@@ -19,13 +19,11 @@ pub fn parse_env(s: &str) -> Result<(String, String), String> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !valid {
         return Err(format!(
-            "--env {s:?}: invalid name {key:?} (letters, digits, '_', '-', '.'; not starting with a digit)"
+            "invalid name {key:?} (letters, digits, '_', '-', '.'; not starting with a digit)"
         ));
     }
     if key.starts_with(RESERVED_ENV_PREFIX) || key == "TARGET_ROOT" {
-        return Err(format!(
-            "--env {s:?}: {key} is set by distroless-debug itself"
-        ));
+        return Err(format!("{key} is set by distroless-debug itself"));
     }
     Ok((key.to_owned(), value.to_owned()))
 }

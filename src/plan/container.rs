@@ -89,7 +89,7 @@ pub fn probe_container(input: &Input<'_>) -> EphemeralContainer {
     EphemeralContainer {
         name: input.name.to_owned(),
         image: Some(input.container.image.clone()),
-        image_pull_policy: input.container.pull_policy.clone(),
+        image_pull_policy: input.container.pull_policy.map(|p| p.name().to_owned()),
         command: Some(vec!["sh".to_owned(), "-c".to_owned()]),
         args: Some(vec![
             kubelet_literal(probe_script()),
@@ -138,7 +138,7 @@ pub fn build(input: &Input<'_>) -> Result<Built, Error> {
     let mut c = EphemeralContainer {
         name: input.name.to_owned(),
         image: Some(dc.image.clone()),
-        image_pull_policy: dc.pull_policy.clone(),
+        image_pull_policy: dc.pull_policy.map(|p| p.name().to_owned()),
         command: Some(vec!["sh".to_owned(), "-c".to_owned()]),
         args: Some(vec![
             kubelet_literal(keep_alive_script()),

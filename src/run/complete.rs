@@ -18,13 +18,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use clap::builder::PossibleValuesParser;
 
 use crate::cli::args::Cli;
 use crate::cli::options::Connection;
 use crate::cli::target::Kind;
 use crate::cli::target::parse_target;
-use crate::model::Profile;
 
 /// cobra's `ShellCompDirective` bits.
 pub mod directive {
@@ -46,12 +44,6 @@ pub const SUBCOMMANDS: [&str; 2] = ["list", "completion"];
 
 /// Shells for `completion SHELL`.
 pub const SHELLS: [&str; 4] = ["bash", "zsh", "fish", "powershell"];
-
-/// Values of `--image-pull-policy`.
-pub const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
-
-/// Values of `-o/--output`.
-pub const OUTPUTS: [&str; 3] = ["text", "json", "jsonl"];
 
 /// Kind prefixes offered for a TARGET.
 const KIND_PREFIXES: [&str; 6] = ["pod/", "deploy/", "sts/", "ds/", "rs/", "job/"];
@@ -301,9 +293,6 @@ pub fn complete(words: &[String], lookup: &dyn Lookup) -> Reply {
         Want::Value { long, prefix } => {
             let values: Vec<String> = match long.as_str() {
                 "kubeconfig" | "custom" => return Reply::new(Vec::new(), directive::DEFAULT),
-                "profile" => Profile::ALL.iter().map(|p| p.name().to_owned()).collect(),
-                "image-pull-policy" => owned(&PULL_POLICIES),
-                "output" => owned(&OUTPUTS),
                 "namespace" => lookup.namespaces(&typed),
                 "context" => lookup.kubeconfig(&typed, Entry::Context),
                 "cluster" => lookup.kubeconfig(&typed, Entry::Cluster),
@@ -311,7 +300,7 @@ pub fn complete(words: &[String], lookup: &dyn Lookup) -> Reply {
                 "target" => first_pod(&positionals)
                     .map(|pod| lookup.containers(&typed, &pod))
                     .unwrap_or_default(),
-                _ => Vec::new(),
+                _ => fixed_values(&long),
             };
             Reply::new(filter(values, &prefix), directive::NO_FILE_COMP)
         }
@@ -530,21 +519,26 @@ impl Lookup for Live {
     }
 }
 
-/// The command clap_complete and clap_mangen see: the parsing definition plus the fixed
-/// values of `--profile`, `--image-pull-policy` and `-o` (checked in `options`, not by clap,
-/// so that errors read the same as the others).
-pub fn command() -> clap::Command {
-    let profiles: Vec<&'static str> = Profile::ALL.iter().map(|p| p.name()).collect();
+/// The values a flag takes from a fixed set (`--profile`, `--image-pull-policy`, `-o`), as
+/// its parser declares them; none for other flags.
+fn fixed_values(long: &str) -> Vec<String> {
     Cli::command()
-        .mut_arg("profile", |a| {
-            a.value_parser(PossibleValuesParser::new(profiles))
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .map(|a| {
+            a.get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect()
         })
-        .mut_arg("image_pull_policy", |a| {
-            a.value_parser(PossibleValuesParser::new(PULL_POLICIES))
-        })
-        .mut_arg("output", |a| {
-            a.value_parser(PossibleValuesParser::new(OUTPUTS))
-        })
+        .unwrap_or_default()
+}
+
+/// The command clap_complete and clap_mangen see: the parsing definition, with file paths
+/// hinted for the shells.
+pub fn command() -> clap::Command {
+    Cli::command()
         .mut_arg("kubeconfig", |a| a.value_hint(clap::ValueHint::FilePath))
         .mut_arg("custom", |a| a.value_hint(clap::ValueHint::FilePath))
 }
@@ -739,7 +733,11 @@ mod tests {
             script(sh, &mut out).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.contains("kubectl-distroless_debug"), "{sh}");
-            assert!(text.contains("netadmin"), "{sh}: profiles listed");
+            assert!(text.contains("profile"), "{sh}: flags listed");
+            // clap_complete's PowerShell script completes flags, not their values.
+            if sh != "powershell" {
+                assert!(text.contains("netadmin"), "{sh}: profiles listed");
+            }
         }
         assert!(script("tcsh", &mut Vec::new()).is_err());
     }

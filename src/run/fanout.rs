@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::cli::options::{Options, Output};
-use crate::cli::target::Kind;
-use crate::cli::target::TargetRef;
+use kube::ResourceExt;
+
+use crate::cli::options::{Options, Pods};
 use crate::connect::Cluster;
 use crate::error::Error;
+use crate::model::Output;
 use crate::output::Printer;
 use crate::plan::audit::Audit;
 use crate::plan::custom::Custom;
@@ -42,109 +43,57 @@ enum Work {
     },
 }
 
-fn is_running(p: &Pod) -> bool {
-    p.metadata.deletion_timestamp.is_none()
-        && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-}
-
-/// The running pods of a LIST, and how many were skipped.
-fn running(pods: Vec<Pod>, target: Option<&String>) -> (Vec<Work>, usize) {
-    let total = pods.len();
-    let work: Vec<Work> = pods
-        .into_iter()
-        .filter(is_running)
-        .map(|p| Work::Pod {
-            pod: Box::new(p),
-            target: target.cloned(),
-        })
-        .collect();
-    let skipped = total - work.len();
-    (work, skipped)
-}
-
-async fn resolve_target(cluster: &Cluster, options: &Options, t: &TargetRef) -> (Vec<Work>, usize) {
-    let container = options.container_for(t);
-    let quiet = Printer::with(true, false);
-    let failed = |error| {
-        (
-            vec![Work::Failed {
-                name: t.name.clone(),
-                error,
-            }],
-            0,
-        )
-    };
-    if t.kind == Kind::Pod {
-        return match crate::api::pods::get_pod(cluster, &t.name).await {
-            Ok(p) => (
-                vec![Work::Pod {
-                    pod: Box::new(p),
-                    target: container,
-                }],
-                0,
-            ),
-            Err(e) => failed(e),
-        };
-    }
-    if !options.all_pods {
-        return match crate::run::resolve::resolve_pod(cluster, t, &quiet).await {
-            Ok(p) => (
-                vec![Work::Pod {
-                    pod: Box::new(p),
-                    target: container,
-                }],
-                0,
-            ),
-            Err(e) => failed(e),
-        };
-    }
-    let selector = match crate::api::pods::workload_selector_string(cluster, t).await {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
-    match crate::api::pods::list_pods(cluster, &selector).await {
-        Ok(pods) => running(pods, container.as_ref()),
-        Err(e) => failed(e),
-    }
-}
-
-/// The pods to work on: one LIST for a selector, else every TARGET resolved concurrently.
-async fn select(cluster: &Cluster, options: &Options) -> Result<(Vec<Work>, usize), Error> {
-    if let Some(sel) = &options.selector {
-        let pods = crate::api::pods::list_pods(cluster, sel).await?;
-        let (work, skipped) = running(pods, options.target_container.as_ref());
-        if work.is_empty() {
-            return Err(Error::NoPods {
-                what: format!("-l {sel} in namespace {:?}", cluster.namespace),
-            });
-        }
-        return Ok((work, skipped));
-    }
-    let all = futures::future::join_all(
-        options
-            .targets
-            .iter()
-            .map(|t| resolve_target(cluster, options, t)),
-    )
-    .await;
+/// The pods to work on, and how many listed pods were skipped as not running: every TARGET
+/// resolved at once, or one LIST. A TARGET that cannot be resolved is a failed pod of the
+/// report; a TARGET's own pod is taken as it is (its state is reported by `prepare`).
+async fn select(
+    cluster: &Cluster,
+    options: &Options,
+    pods: &Pods,
+) -> Result<(Vec<Work>, usize), Error> {
     let mut work = Vec::new();
     let mut skipped = 0;
     let mut seen = std::collections::HashSet::new();
-    for (w, s) in all {
-        skipped += s;
-        for item in w {
-            let key = match &item {
-                Work::Pod { pod, .. } => pod.metadata.name.clone().unwrap_or_default(),
-                Work::Failed { name, .. } => format!("\0{name}"),
-            };
-            if seen.insert(key) {
-                work.push(item);
+    for found in crate::run::resolve::resolve(cluster, pods).await {
+        let container = match &found.target {
+            Some(t) => options.container_for(t),
+            None => options.target_container.clone(),
+        };
+        let listed = match found.pods {
+            Ok(listed) => listed,
+            // A selector's LIST failing fails the run; a TARGET's is one failed pod.
+            Err(error) => match found.target {
+                None => return Err(error),
+                Some(t) => {
+                    if seen.insert(format!("\0{}", t.name)) {
+                        work.push(Work::Failed {
+                            name: t.name,
+                            error,
+                        });
+                    }
+                    continue;
+                }
+            },
+        };
+        for pod in listed {
+            if found.listed && !crate::plan::target::is_running(&pod) {
+                skipped += 1;
+            } else if seen.insert(pod.name_any()) {
+                work.push(Work::Pod {
+                    pod: Box::new(pod),
+                    target: container.clone(),
+                });
             }
         }
     }
     if work.is_empty() {
         return Err(Error::NoPods {
-            what: "the workloads given".to_owned(),
+            what: match pods {
+                Pods::Selector { selector, .. } => {
+                    format!("-l {selector} in namespace {:?}", cluster.namespace)
+                }
+                _ => "the workloads given".to_owned(),
+            },
         });
     }
     Ok((work, skipped))
@@ -178,7 +127,7 @@ async fn one(
             return out;
         }
     };
-    out.pod = pod.metadata.name.clone().unwrap_or_default();
+    out.pod = pod.name_any();
     let quiet = Printer::with(true, false);
     let prepared = Box::pin(crate::run::prepare::prepare_in(
         cluster,
@@ -268,12 +217,13 @@ async fn one(
 pub async fn run(
     cluster: &Cluster,
     options: &Options,
+    pods: &Pods,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<u8, Error> {
     let t0 = Instant::now();
     let (selected, reviewed) = tokio::join!(
-        select(cluster, options),
+        select(cluster, options, pods),
         crate::api::reviews::who_am_i(cluster)
     );
     let (work, skipped) = selected?;
@@ -312,7 +262,7 @@ pub async fn run(
     let names: Vec<String> = work
         .iter()
         .map(|w| match w {
-            Work::Pod { pod, .. } => pod.metadata.name.clone().unwrap_or_default(),
+            Work::Pod { pod, .. } => pod.name_any(),
             Work::Failed { name, .. } => name.clone(),
         })
         .collect();
@@ -386,6 +336,3 @@ pub async fn run(
     }
     Ok(exit_code(&outcomes))
 }
-
-#[cfg(test)]
-mod tests {}

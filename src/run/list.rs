@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::Api;
-use kube::api::ListParams;
+use kube::ResourceExt;
 use serde_json::{Value, json};
 
-use crate::cli::options::{Options, Output};
-use crate::cli::target::Kind;
-use crate::connect::{Cluster, timed};
-use crate::error::{ApiCall, Error, classify, fmt_duration};
+use crate::cli::options::Pods;
+use crate::connect::Cluster;
+use crate::error::{Error, fmt_duration};
+use crate::model::Output;
 use crate::output::Printer;
 use crate::plan::records::{Record, age, records, ttl_left};
 
@@ -30,8 +29,8 @@ pub fn rows(pods: &[Pod]) -> Vec<Row> {
     let mut out: Vec<Row> = pods
         .iter()
         .flat_map(|p| {
-            let ns = p.metadata.namespace.clone().unwrap_or_default();
-            let pod = p.metadata.name.clone().unwrap_or_default();
+            let ns = p.namespace().unwrap_or_default();
+            let pod = p.name_any();
             records(p).into_iter().map(move |record| Row {
                 namespace: ns.clone(),
                 pod: pod.clone(),
@@ -148,37 +147,26 @@ pub fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> String {
     out
 }
 
-async fn pods(cluster: &Cluster, options: &Options, printer: &Printer) -> Result<Vec<Pod>, Error> {
-    let scope = cluster.scope();
-    if let Some(t) = options.targets.first() {
-        if t.kind == Kind::Pod {
-            return Ok(vec![crate::api::pods::get_pod(cluster, &t.name).await?]);
-        }
-        let sel = crate::api::pods::workload_selector_string(cluster, t).await?;
-        let _ = printer;
-        return crate::api::pods::list_pods(cluster, &sel).await;
+/// The pods to read: a TARGET's (every pod of a workload), the selector's or the namespace's.
+async fn pods(cluster: &Cluster, pods: &Pods) -> Result<Vec<Pod>, Error> {
+    let mut all = Vec::new();
+    for found in crate::run::resolve::resolve(cluster, pods).await {
+        all.extend(found.pods?);
     }
-    let params = match &options.selector {
-        Some(s) => ListParams::default().labels(s),
-        None => ListParams::default(),
-    };
-    let api: Api<Pod> = if options.all_namespaces {
-        Api::all(cluster.client.clone())
-    } else {
-        Api::namespaced(cluster.client.clone(), &cluster.namespace)
-    };
-    Ok(timed(cluster.request_timeout, api.list(&params))
-        .await?
-        .map_err(|e| classify(e, ApiCall::ListPods, "", &scope))?
-        .items)
+    Ok(all)
 }
 
 /// Prints the debug containers; exit code 0 (also when there are none).
-pub async fn run(cluster: &Cluster, options: &Options, printer: &Printer) -> Result<u8, Error> {
-    let pods = pods(cluster, options, printer).await?;
+pub async fn run(
+    cluster: &Cluster,
+    which: &Pods,
+    output: Output,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    let pods = pods(cluster, which).await?;
     let rows = rows(&pods);
     let now = Timestamp::now();
-    match options.output {
+    match output {
         Output::Json => {
             let mut text = serde_json::to_string_pretty(&document(&rows, now)).unwrap_or_default();
             text.push('\n');
@@ -195,7 +183,7 @@ pub async fn run(cluster: &Cluster, options: &Options, printer: &Printer) -> Res
             if rows.is_empty() {
                 printer.status("No debug containers found.");
             } else {
-                printer.data(table(&rows, now, options.all_namespaces).as_bytes());
+                printer.data(table(&rows, now, which.all_namespaces()).as_bytes());
             }
         }
     }

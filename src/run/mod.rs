@@ -1,6 +1,6 @@
 //! The orchestration of a run: the single session, many pods, `list`, completion.
 
-use crate::cli::options::Options;
+use crate::cli::options::{Options, Run};
 use crate::error::Error;
 use crate::output::Printer;
 use crate::plan::custom::Custom;
@@ -43,17 +43,22 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
     for w in &options.warnings {
         printer.warn(w);
     }
-    if options.action == crate::cli::options::Action::List {
-        let cluster = crate::connect::connect(&options.connection).await?;
-        return list::run(&cluster, &options, printer).await;
-    }
+    let target = match &options.run {
+        Run::List(pods) => {
+            let cluster = crate::connect::connect(&options.connection).await?;
+            return list::run(&cluster, pods, options.output, printer).await;
+        }
+        Run::Many(pods) => {
+            let custom = load_custom(&options)?;
+            let cluster = crate::connect::connect(&options.connection).await?;
+            return fanout::run(&cluster, &options, pods, custom.as_ref(), printer).await;
+        }
+        Run::One(target) => target,
+    };
     let custom = load_custom(&options)?;
     let cluster = crate::connect::connect(&options.connection).await?;
-    if options.many() {
-        return fanout::run(&cluster, &options, custom.as_ref(), printer).await;
-    }
     let prepared = tokio::select! {
-        r = prepare::prepare(&cluster, &options, custom.as_ref(), printer) => r?,
+        r = prepare::prepare(&cluster, &options, target, custom.as_ref(), printer) => r?,
         e = crate::session::signals::termination() => return Err(before_session(e)),
     };
     tokio::select! {

@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 use crate::api::events::EventsFrom;
 use crate::api::watch::PodWatch;
 use crate::cli::options::Options;
+use crate::cli::target::TargetRef;
 use crate::connect::Cluster;
 use crate::error::Error;
 use crate::output::Printer;
@@ -53,10 +54,10 @@ pub struct PodRead<'a> {
 pub async fn prepare(
     cluster: &Cluster,
     options: &Options,
+    target: &TargetRef,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<Prepared, Error> {
-    let target = &options.target;
     // A pod named up front can be checked while it is read; a workload's pod only after.
     let early_check = async {
         if target.kind == crate::cli::target::Kind::Pod {
@@ -66,7 +67,7 @@ pub async fn prepare(
         }
     };
     let (read, reviewed, checked) = tokio::join!(
-        crate::run::resolve::resolve_pod_watched(cluster, target, printer),
+        crate::run::resolve::resolve_one(cluster, target, printer),
         crate::api::reviews::who_am_i(cluster),
         early_check
     );
@@ -81,7 +82,7 @@ pub async fn prepare(
     Box::pin(prepare_in(
         cluster,
         PodRead { pod: &pod, watch },
-        options.target_container.as_deref(),
+        options.container_for(target).as_deref(),
         options,
         custom,
         &audit,

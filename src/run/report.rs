@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::AsyncWrite;
 
-use crate::cli::options::Output;
 use crate::error::{EXIT_FAILURE, Error, fmt_duration};
+use crate::model::Output;
 use crate::output::Printer;
 
 /// What happened in one pod.

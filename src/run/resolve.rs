@@ -1,20 +1,88 @@
-//! TARGET → pod: the pod itself, read with the watch that then waits where the server offers
-//! it, or a running, ready pod of a workload.
+//! TARGETs, a selector or a namespace → pods: the one resolver of the single session, of many
+//! pods and of `list`.
+//!
+//! A pod TARGET is the pod itself; a workload TARGET is its running, ready pod (the oldest), or
+//! with `--all-pods` (and for `list`) every pod its selector matches; `-l` and `-A` are one
+//! LIST. The single session reads a pod TARGET with the watch that then waits for its debug
+//! container, where the server offers it.
 
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::pods::{get_pod, list_pods, workload_selector};
+use crate::api::pods::{get_pod, list_pods, workload_selector_string};
 use crate::api::watch::PodWatch;
+use crate::cli::options::Pods;
 use crate::cli::target::{Kind, TargetRef};
 use crate::connect::Cluster;
 use crate::error::Error;
 use crate::output::Printer;
-use crate::plan::target::{choose_pod, selector_string};
+use crate::plan::target::choose_pod;
 
-/// [`resolve_pod`], but a pod target is read with one watch that starts with the pod's state
-/// and stays open for the wait ([`crate::run::wait::read_and_watch`]), where the server offers it;
-/// else with a GET.
-pub async fn resolve_pod_watched(
+/// What one TARGET (or the selector, or the namespace) stands for.
+pub struct Found {
+    /// The TARGET; `None` for `-l` or every pod.
+    pub target: Option<TargetRef>,
+    /// Its pods, or why there are none. A LIST's pods are as listed, running or not.
+    pub pods: Result<Vec<Pod>, Error>,
+    /// The pods came from a LIST (a selector, or a workload's every pod), not a choice.
+    pub listed: bool,
+}
+
+/// The pod `target` names: the pod (one GET), or the workload's chosen pod (GET the workload,
+/// LIST its pods).
+pub async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<Pod, Error> {
+    if target.kind == Kind::Pod {
+        return get_pod(cluster, &target.name).await;
+    }
+    let selector = workload_selector_string(cluster, target).await?;
+    let pods = list_pods(cluster, Some(&selector), false).await?;
+    Ok(choose_pod(&pods, target)?.clone())
+}
+
+/// The pods of `target`: [`target_pod`], or with `every` all of a workload's pods.
+pub async fn target_pods(
+    cluster: &Cluster,
+    target: &TargetRef,
+    every: bool,
+) -> Result<Vec<Pod>, Error> {
+    if every && target.kind != Kind::Pod {
+        let selector = workload_selector_string(cluster, target).await?;
+        return list_pods(cluster, Some(&selector), false).await;
+    }
+    Ok(vec![target_pod(cluster, target).await?])
+}
+
+/// Every TARGET resolved at once (or the one LIST of a selector or namespace), in order.
+pub async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
+    match pods {
+        Pods::Targets { targets, all_pods } => {
+            futures::future::join_all(targets.iter().map(|t| async move {
+                Found {
+                    target: Some(t.clone()),
+                    pods: target_pods(cluster, t, *all_pods).await,
+                    listed: *all_pods && t.kind != Kind::Pod,
+                }
+            }))
+            .await
+        }
+        Pods::Selector {
+            selector,
+            all_namespaces,
+        } => vec![Found {
+            target: None,
+            pods: list_pods(cluster, Some(selector), *all_namespaces).await,
+            listed: true,
+        }],
+        Pods::All { all_namespaces } => vec![Found {
+            target: None,
+            pods: list_pods(cluster, None, *all_namespaces).await,
+            listed: true,
+        }],
+    }
+}
+
+/// The pod of a single session, and the watch that read it if it stays open for the wait
+/// ([`crate::api::watch::read_and_watch`]); a workload's pod is named on stderr.
+pub async fn resolve_one(
     cluster: &Cluster,
     target: &TargetRef,
     printer: &Printer,
@@ -24,29 +92,12 @@ pub async fn resolve_pod_watched(
     {
         return Ok((pod, Some(watch)));
     }
-    Ok((resolve_pod(cluster, target, printer).await?, None))
-}
-
-/// The pod a target names: the pod itself, or a running, ready pod of the workload (said on
-/// stderr).
-pub async fn resolve_pod(
-    cluster: &Cluster,
-    target: &TargetRef,
-    printer: &Printer,
-) -> Result<Pod, Error> {
-    if target.kind == Kind::Pod {
-        return get_pod(cluster, &target.name).await;
+    let pod = target_pod(cluster, target).await?;
+    if target.kind != Kind::Pod {
+        printer.status(&format!(
+            "Using pod {} of {target}",
+            kube::ResourceExt::name_any(&pod)
+        ));
     }
-    let selector = workload_selector(cluster, target).await?;
-    let selector = selector_string(&selector).map_err(|e| Error::NoReadyPod {
-        workload: target.to_string(),
-        summary: e,
-    })?;
-    let pods = list_pods(cluster, &selector).await?;
-    let pod = choose_pod(&pods, target)?.clone();
-    printer.status(&format!(
-        "Using pod {} of {target}",
-        pod.metadata.name.as_deref().unwrap_or_default()
-    ));
-    Ok(pod)
+    Ok((pod, None))
 }

@@ -159,6 +159,36 @@ impl Namespace {
         ));
         cluster().wait_ready(&self.name, name);
     }
+
+    /// A Deployment of `replicas` [`target_pod_yaml`] pods labelled `app: NAME`, rolled out.
+    pub fn deployment(&self, name: &str, replicas: u32) {
+        let c = cluster();
+        let pod = target_pod_yaml(&self.name, name, &c.target_image, "");
+        // The pod template is the pod's spec, indented under the template.
+        let mut spec = String::new();
+        for line in pod.lines().skip_while(|l| !l.starts_with("spec:")) {
+            spec.push_str("    ");
+            spec.push_str(line);
+            spec.push('\n');
+        }
+        c.apply(&format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
+             spec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: {name}}}\n  \
+             template:\n    metadata:\n      labels: {{app: {name}}}\n{spec}",
+            ns = self.name
+        ));
+        c.kubectl_ok(
+            &[
+                "-n",
+                &self.name,
+                "rollout",
+                "status",
+                &format!("deploy/{name}"),
+                "--timeout=120s",
+            ],
+            None,
+        );
+    }
 }
 
 impl Drop for Namespace {

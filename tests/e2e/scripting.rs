@@ -332,6 +332,96 @@ fn audit_record_is_in_the_pod_spec_and_list_shows_it() {
     assert!(item["ttlLeftSeconds"].as_u64().is_some_and(|s| s <= 3600));
 }
 
+/// The pods of `list -o json`'s items that are in `ns`, sorted.
+fn listed_pods(args: &[&str], ns: &str) -> Vec<String> {
+    let out = run_plugin(args, &plugin_env());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("list -o json");
+    let mut pods: Vec<String> = doc["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["namespace"] == ns)
+        .map(|i| i["pod"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    pods.sort();
+    pods
+}
+
+#[test]
+fn list_reads_every_pod_of_a_workload_a_selector_or_the_namespaces() {
+    let ns = Namespace::new("listing", None);
+    let n = ns.name.as_str();
+    ns.deployment("web", 2);
+    ns.target_pod("solo");
+    // A debug container in both pods of the deployment (and none in solo).
+    let out = run_plugin(
+        &[
+            "-n",
+            n,
+            "deploy/web",
+            "--all-pods",
+            "-o",
+            "json",
+            "--",
+            "true",
+        ],
+        &plugin_env(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let web: Vec<String> = {
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("-o json");
+        let mut p: Vec<String> = doc["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|p| p["pod"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(web.len(), 2, "{web:?}");
+
+    // A workload TARGET lists every one of its pods, not the one a session would choose.
+    assert_eq!(
+        listed_pods(&["-n", n, "list", "deploy/web", "-o", "json"], n),
+        web
+    );
+    assert_eq!(
+        listed_pods(&["-n", n, "list", "-l", "app=web", "-o", "json"], n),
+        web
+    );
+    assert_eq!(listed_pods(&["-n", n, "list", "-o", "json"], n), web);
+    assert!(listed_pods(&["-n", n, "list", "pod/solo", "-o", "json"], n).is_empty());
+    // -A: every namespace (this one among them), with a NAMESPACE column in the table.
+    assert_eq!(listed_pods(&["list", "-A", "-o", "json"], n), web);
+    let table = run_plugin(&["list", "-A", "-l", "app=web"], &plugin_env());
+    assert_eq!(table.status.code(), Some(0), "{}", text(&table.stderr));
+    let table = text(&table.stdout);
+    assert!(table.starts_with("NAMESPACE "), "{table}");
+    for pod in &web {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(n) && l.contains(pod.as_str())),
+            "{pod} in\n{table}"
+        );
+    }
+    // A workload that does not exist is the error it is.
+    let missing = run_plugin(&["-n", n, "list", "deploy/nope"], &plugin_env());
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("nope"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
 #[test]
 fn one_command_over_21_pods_with_one_forbidden_and_one_deleted() {
     let ns = Namespace::new("fanout", None);

@@ -98,30 +98,7 @@ fn default_container_annotation_picks_the_target() {
 #[test]
 fn workload_target_picks_a_ready_pod() {
     let ns = Namespace::new("deploy", None);
-    let c = cluster();
-    let pod = target_pod_yaml(&ns.name, "api", &c.target_image, "");
-    // The pod template of a Deployment is the pod's metadata labels and spec, indented.
-    let mut template = String::new();
-    for line in pod.lines().skip_while(|l| !l.starts_with("spec:")) {
-        template.push_str("    ");
-        template.push_str(line);
-        template.push('\n');
-    }
-    c.apply(&format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: {}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: api}}\n  template:\n    metadata:\n      labels: {{app: api}}\n{template}",
-        ns.name
-    ));
-    c.kubectl_ok(
-        &[
-            "-n",
-            &ns.name,
-            "rollout",
-            "status",
-            "deploy/api",
-            "--timeout=120s",
-        ],
-        None,
-    );
+    ns.deployment("api", 1);
 
     let mut pty = Pty::spawn(
         Path::new(PLUGIN),
