@@ -1,6 +1,6 @@
 //! `kubectl-distroless_debug`: parse, run, map to an exit code. See the library for the flow.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -80,16 +80,8 @@ fn completion(cli: &Cli) -> ExitCode {
     if let Err(e) = distroless_debug::run::complete::script(shell, &mut out) {
         return fail(&printer, &Error::Usage(e));
     }
-    match std::io::stdout().write_all(&out) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(source) => fail(
-            &printer,
-            &Error::Io {
-                context: "cannot write the completion script",
-                source,
-            },
-        ),
-    }
+    printer.data(&out);
+    ExitCode::SUCCESS
 }
 
 /// clap's account of a usage error, without its `error:` prefix and its pointer to `--help`:

@@ -1,36 +1,148 @@
-//! The one printer: status and errors to stderr, data to stdout.
+//! The one printer: status, warnings and errors to its stderr, data to its stdout.
 //!
-//! Nothing else in the crate prints (clippy's `print_stdout`/`print_stderr` lints enforce it);
-//! the interactive session writes the remote stream's raw bytes through the async handles in
-//! `session`, which is data, not messages. `-q` silences status lines but never warnings or
-//! errors. Colour only when stderr is a terminal and `NO_COLOR` is unset
-//! (<https://no-color.org>).
+//! Its streams are the process's (`Printer::new`) or any writers (`Printer::to`, and
+//! `Printer::capture` for tests), as kubectl's IOStreams: every message of a run goes through
+//! the printer it was given, and clippy's `print_stdout`/`print_stderr` lints keep `print!`
+//! out of the crate. Three writers stand outside it, each for a reason: the interactive
+//! session's remote bytes (raw terminal data, written by `session` to the handles
+//! [`Printer::session_streams`] gives), the panic hook (which must work whatever state the run is
+//! in), and the `tracing` logs of `-v` (stderr, set up by `main`).
+//!
+//! `-q` silences status lines but never warnings or errors. Colour only when stderr is a
+//! terminal and `NO_COLOR` is unset (<https://no-color.org>).
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::Error;
 
-/// Where messages go and how they look.
-#[derive(Debug, Clone, Copy)]
+/// A writer the printer shares with its copies (the pods of a fan-out print through one).
+type Stream = Arc<Mutex<dyn Write + Send>>;
+
+/// Where messages go and how they look. Cheap to clone: copies share the streams.
+#[derive(Clone)]
 pub struct Printer {
     quiet: bool,
     color: bool,
+    out: Stream,
+    err: Stream,
+    /// The process's own streams: the session writes its bytes there directly.
+    process: bool,
+}
+
+impl std::fmt::Debug for Printer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Printer")
+            .field("quiet", &self.quiet)
+            .field("color", &self.color)
+            .field("process", &self.process)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`Printer::capture`] printer wrote.
+#[derive(Clone, Default)]
+pub struct Captured {
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap_or_else(PoisonError::into_inner)).into()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().unwrap_or_else(PoisonError::into_inner)).into()
+    }
+}
+
+/// A shared buffer as a writer.
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Printer {
-    /// A printer for this process: colour decided from the environment.
+    /// A printer on this process's stdout and stderr: colour decided from the environment.
     pub fn new(quiet: bool) -> Self {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Printer { quiet, color }
+        Printer {
+            quiet,
+            color,
+            out: Arc::new(Mutex::new(std::io::stdout())),
+            err: Arc::new(Mutex::new(std::io::stderr())),
+            process: true,
+        }
     }
 
-    /// A printer with explicit settings (tests, or before flags are parsed).
-    pub fn with(quiet: bool, color: bool) -> Self {
-        Printer { quiet, color }
+    /// A printer on the given writers.
+    pub fn to(
+        out: impl Write + Send + 'static,
+        err: impl Write + Send + 'static,
+        quiet: bool,
+        color: bool,
+    ) -> Self {
+        Printer {
+            quiet,
+            color,
+            out: Arc::new(Mutex::new(out)),
+            err: Arc::new(Mutex::new(err)),
+            process: false,
+        }
+    }
+
+    /// A printer into memory, and what it wrote.
+    pub fn capture(quiet: bool) -> (Self, Captured) {
+        let captured = Captured::default();
+        let printer = Printer::to(
+            Buffer(captured.out.clone()),
+            Buffer(captured.err.clone()),
+            quiet,
+            false,
+        );
+        (printer, captured)
+    }
+
+    /// The same streams, without status lines (warnings and errors still show).
+    #[must_use]
+    pub fn quieted(&self) -> Self {
+        Printer {
+            quiet: true,
+            ..self.clone()
+        }
     }
 
     pub fn is_quiet(&self) -> bool {
         self.quiet
+    }
+
+    /// Where an interactive session writes the remote stdout and stderr: the process's
+    /// handles for a process printer (raw bytes to the terminal, written as they come), else
+    /// the printer's own streams.
+    pub fn session_streams(&self) -> (SessionStream, SessionStream) {
+        if self.process {
+            (
+                SessionStream::Stdout(tokio::io::stdout()),
+                SessionStream::Stderr(tokio::io::stderr()),
+            )
+        } else {
+            (
+                SessionStream::Shared(self.out.clone()),
+                SessionStream::Shared(self.err.clone()),
+            )
+        }
     }
 
     /// A progress or status line (suppressed by `-q`). In raw mode the caller must not use it.
@@ -73,9 +185,8 @@ impl Printer {
 
     /// Data for stdout (what a script captures).
     pub fn data(&self, bytes: &[u8]) {
-        let mut out = std::io::stdout().lock();
         // A closed stdout (`| head`) is not worth an error of its own.
-        let _ = out.write_all(bytes).and_then(|()| out.flush());
+        write_to(&self.out, bytes);
     }
 
     /// Data for stderr (a remote command's own stderr).
@@ -93,8 +204,7 @@ impl Printer {
     }
 
     fn line_bytes(&self, bytes: &[u8]) {
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(bytes).and_then(|()| err.flush());
+        write_to(&self.err, bytes);
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -106,8 +216,64 @@ impl Printer {
     }
 
     fn line(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+        write_to(&self.err, text.as_bytes());
+    }
+}
+
+fn write_to(stream: &Stream, bytes: &[u8]) {
+    let mut w = stream.lock().unwrap_or_else(PoisonError::into_inner);
+    let _ = w.write_all(bytes).and_then(|()| w.flush());
+}
+
+/// An async writer for the session's remote output: the process's stdout or stderr, or a
+/// printer's stream (written in place: the bytes are small and the writer is memory or a
+/// file in that case).
+pub enum SessionStream {
+    Stdout(tokio::io::Stdout),
+    Stderr(tokio::io::Stderr),
+    Shared(Stream),
+}
+
+impl tokio::io::AsyncWrite for SessionStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            SessionStream::Stdout(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            SessionStream::Stderr(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            SessionStream::Shared(s) => std::task::Poll::Ready(
+                s.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .write_all(buf)
+                    .map(|()| buf.len()),
+            ),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            SessionStream::Stdout(s) => std::pin::Pin::new(s).poll_flush(cx),
+            SessionStream::Stderr(s) => std::pin::Pin::new(s).poll_flush(cx),
+            SessionStream::Shared(s) => {
+                std::task::Poll::Ready(s.lock().unwrap_or_else(PoisonError::into_inner).flush())
+            }
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            SessionStream::Stdout(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            SessionStream::Stderr(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            SessionStream::Shared(_) => std::task::Poll::Ready(Ok(())),
+        }
     }
 }
 
@@ -117,7 +283,7 @@ mod tests {
 
     #[test]
     fn error_then_hint_without_color() {
-        let p = Printer::with(false, false);
+        let p = Printer::to(std::io::sink(), std::io::sink(), false, false);
         let text = p.render_error(&Error::Usage("bad flag".into()));
         assert_eq!(
             text,
@@ -127,7 +293,7 @@ mod tests {
 
     #[test]
     fn source_chain_is_printed_once() {
-        let p = Printer::with(false, false);
+        let p = Printer::to(std::io::sink(), std::io::sink(), false, false);
         let err = Error::Io {
             context: "reading --custom",
             source: std::io::Error::other("disk on fire"),
@@ -138,9 +304,34 @@ mod tests {
 
     #[test]
     fn color_wraps_tags_only() {
-        let p = Printer::with(true, true);
+        let p = Printer::to(std::io::sink(), std::io::sink(), true, true);
         let text = p.render_error(&Error::Usage("x".into()));
         assert!(text.starts_with("\x1b[1;31merror:\x1b[0m x\n"));
         assert!(p.is_quiet());
+    }
+
+    #[test]
+    fn data_to_stdout_messages_to_stderr_and_quiet_keeps_warnings() {
+        let (p, seen) = Printer::capture(false);
+        p.data(b"result\n");
+        p.status("Waiting");
+        p.warn("careful");
+        p.data_stderr(b"remote stderr\n");
+        p.pod_failure("[pod/a]", "refused", Some("hint: one\ntwo"));
+        p.error(&Error::Usage("bad".into()));
+        assert_eq!(seen.stdout(), "result\n");
+        assert_eq!(
+            seen.stderr(),
+            "Waiting\nwarning: careful\nremote stderr\n[pod/a] error: refused\n\
+             [pod/a] hint: hint: one\nerror: bad\nhint: see 'kubectl distroless-debug --help'\n"
+        );
+        let q = p.quieted();
+        q.status("hidden");
+        q.warn("shown");
+        assert!(
+            seen.stderr().ends_with("help'\nwarning: shown\n"),
+            "{}",
+            seen.stderr()
+        );
     }
 }

@@ -202,3 +202,81 @@ fn the_check_sees_what_it_checks() {
     assert!(t.edges["plan::container"].contains("plan::scripts"));
     assert!(t.edges.len() > 30, "{}", t.edges.len());
 }
+
+/// Every source file's code outside its tests and comments, by module.
+fn code_by_module() -> BTreeMap<String, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).expect("a source file");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let code: Vec<&str> = code
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect();
+            (module_of(&src, f), code.join("\n"))
+        })
+        .collect()
+}
+
+#[test]
+fn planning_is_pure_no_async_and_no_io() {
+    let mut wrong = Vec::new();
+    for (m, code) in code_by_module() {
+        if layer(&m) != "plan" && layer(&m) != "model" && layer(&m) != "cli" {
+            continue;
+        }
+        for needle in [
+            "async ",
+            ".await",
+            "tokio::",
+            "std::fs",
+            "std::io",
+            "std::env",
+            "rand::",
+            "kube::Api",
+        ] {
+            if code.contains(needle) {
+                wrong.push(format!("{m}: {needle}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "I/O in a pure layer:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn only_the_printer_writes_to_stdout_and_stderr() {
+    // The panic hook restores the terminal and must write whatever the run's state; main
+    // reads whether the streams are terminals and points `-v` logs at stderr.
+    let allowed = ["output", "session::tty", "main"];
+    let mut wrong = Vec::new();
+    for (m, code) in code_by_module() {
+        if allowed.contains(&m.as_str()) {
+            continue;
+        }
+        for needle in [
+            "io::stdout()",
+            "io::stderr()",
+            "io::stdout;",
+            "io::stderr;",
+            "println!",
+            "eprintln!",
+        ] {
+            if code.contains(needle) {
+                wrong.push(format!("{m}: {needle}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "writing around the printer:\n{}",
+        wrong.join("\n")
+    );
+}

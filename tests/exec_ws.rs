@@ -257,7 +257,7 @@ async fn a_command_keeps_streams_apart_holds_its_stdin_and_returns_its_exit_code
         &c,
         &plan,
         io(&out, &err, rx, None),
-        &Printer::with(true, false),
+        &Printer::capture(true).0,
     ))
     .await
     .unwrap();
@@ -320,7 +320,7 @@ async fn piped_stdin_ends_with_eof_and_a_lease_runs_beside_the_session() {
         &c,
         &plan,
         io(&out, &Sink::default(), rx, None),
-        &Printer::with(true, false),
+        &Printer::capture(true).0,
     ))
     .await
     .unwrap();
@@ -388,7 +388,7 @@ async fn a_tty_session_sends_the_redraw_resize_pair_and_keystrokes() {
         &c,
         &plan,
         io(&out, &Sink::default(), rx, Some((80, 24))),
-        &Printer::with(true, false),
+        &Printer::capture(true).0,
     ))
     .await
     .unwrap();

@@ -343,7 +343,8 @@ async fn session_request_sequence_get_patch_watch() {
         );
         let running = pod_with(&container, ephemeral_status(&name, json!({"running": {}})));
         let mut events = Vec::new();
-        for p in [waiting, running] {
+        // The same state twice is shown once.
+        for p in [waiting.clone(), waiting, running] {
             events.extend(serde_json::to_vec(&json!({"type": "MODIFIED", "object": p})).unwrap());
             events.push(b'\n');
         }
@@ -355,11 +356,26 @@ async fn session_request_sequence_get_patch_watch() {
         );
         (name, container, handle)
     };
-    let printer = Printer::with(true, false);
+    let (printer, seen) = Printer::capture(false);
     let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, container, mut handle)) =
         bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
+    // Progress on the printer's stderr, once per change; nothing on its stdout.
+    let waits: Vec<String> = seen
+        .stderr()
+        .lines()
+        .filter(|l| l.starts_with("Waiting for"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            format!("Waiting for {name}: waiting for the kubelet"),
+            format!("Waiting for {name}: ContainerCreating")
+        ]
+    );
+    assert_eq!(seen.stdout(), "");
     assert_eq!(
         (
             prepared.pod.as_str(),
@@ -497,7 +513,7 @@ async fn started_event_ends_the_wait_before_the_status() {
         ]));
         (name, pods, handle)
     };
-    let printer = Printer::with(true, false);
+    let printer = Printer::capture(true).0;
     let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _pods, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
@@ -519,7 +535,7 @@ async fn forbidden_event_watch_falls_back_to_the_status() {
         ]));
         (name, handle)
     };
-    let printer = Printer::with(true, false);
+    let printer = Printer::capture(true).0;
     let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _handle)) = bounded(async { tokio::join!(client, server) }).await;
     let prepared = prepared.unwrap();
@@ -620,7 +636,7 @@ async fn initial_watch_then_patch_then_the_same_watch() {
         ]));
         (name, events, handle)
     };
-    let printer = Printer::with(true, false);
+    let printer = Printer::capture(true).0;
     let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (prepared, (name, _events, _handle)) =
         bounded(async { tokio::join!(client, server) }).await;
@@ -660,7 +676,7 @@ async fn unreachable_prepare(
     opts: Options,
     server: impl Future<Output = ()>,
 ) -> Error {
-    let printer = Printer::with(true, false);
+    let printer = Printer::capture(true).0;
     let client = prepare(&cluster, &opts, target(&opts), None, &printer);
     let (r, ()) = bounded(async { tokio::join!(client, server) }).await;
     r.expect_err("expected an error")
@@ -862,7 +878,7 @@ async fn wait_is_bounded_by_timeout() {
     };
     let cluster_ = cluster;
     let opts = options(&["api", "--timeout", "300ms"]);
-    let printer = Printer::with(true, false);
+    let printer = Printer::capture(true).0;
     let client = prepare(&cluster_, &opts, target(&opts), None, &printer);
     let started = std::time::Instant::now();
     let err = bounded(async {

@@ -1,6 +1,7 @@
 //! Watching one pod: from a resourceVersion on, resumed where it dropped, never polling; and the
 //! first read as a watch that starts with the pod's state (`sendInitialEvents`).
 
+use kube::ResourceExt;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
@@ -76,7 +77,7 @@ impl PodWatch {
             api: Api::namespaced(cluster.client.clone(), &cluster.namespace),
             scope: cluster.scope(),
             request_timeout: cluster.request_timeout,
-            pod_name: pod.metadata.name.clone().unwrap_or_default(),
+            pod_name: pod.name_any(),
             latest: Box::new(crate::plan::slim::slimmed(pod)),
             rv: pod.metadata.resource_version.clone().unwrap_or_default(),
             stream: None,

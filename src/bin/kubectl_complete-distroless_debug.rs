@@ -3,8 +3,7 @@
 //! prints candidates, one a line, then cobra's `:DIRECTIVE` line; never anything on stderr,
 //! and always exit status 0. See `distroless_debug::run::complete`.
 
-use std::io::Write;
-
+use distroless_debug::output::Printer;
 use distroless_debug::run::complete::{Live, complete};
 
 fn main() {
@@ -13,5 +12,5 @@ fn main() {
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
     let reply = complete(&words, &Live);
-    let _ = std::io::stdout().write_all(reply.render().as_bytes());
+    Printer::new(true).data(reply.render().as_bytes());
 }

@@ -62,6 +62,8 @@ pub struct Built {
     /// The container must run as the target's UID and GID, which neither the pod spec nor the
     /// runtime reports: add a [`probe_container`], then build again with [`Input::probed`].
     pub needs_probe: bool,
+    /// [`spec_hash`] of the container, as stored in its environment.
+    pub spec: String,
 }
 
 /// The short-lived container that reads the target's UID and GID from `/proc/PID/status` (any
@@ -77,9 +79,7 @@ pub fn probe_container(input: &Input<'_>) -> EphemeralContainer {
         .and_then(|s| s.security_context.as_ref())
         .and_then(|s| s.run_as_user)
         .filter(|u| *u != 0);
-    let mut sc = crate::model::Profile::Restricted
-        .security_context()
-        .unwrap_or_default();
+    let mut sc = crate::plan::profile::restricted();
     if pod_uid.is_none() {
         sc.run_as_user = Some(FALLBACK_UID);
     }
@@ -162,11 +162,12 @@ pub fn build(input: &Input<'_>) -> Result<Built, Error> {
 
     let mut notes = Vec::new();
     let needs_probe = apply_user(&mut c, input, &mut notes);
-    let hash = spec_hash(&c);
+    let hash = spec_hash(&c)?;
     c.env
         .get_or_insert_with(Vec::new)
         .push(env_var(SPEC_ENV, &hash));
     Ok(Built {
+        spec: hash,
         container: c,
         notes,
         needs_probe,
@@ -177,21 +178,21 @@ pub fn build(input: &Input<'_>) -> Result<Built, Error> {
 /// environment, security context, `--custom` fields), without the name, the audit variables
 /// and the hash itself. Server-side defaults never enter it: it is computed before the PATCH
 /// and stored with the container. Pure.
-pub fn spec_hash(c: &EphemeralContainer) -> String {
+pub fn spec_hash(c: &EphemeralContainer) -> Result<String, Error> {
     let mut c = c.clone();
     c.name = String::new();
     if let Some(env) = c.env.as_mut() {
         env.retain(|e| e.name != SPEC_ENV && !AUDIT_ENV.contains(&e.name.as_str()));
     }
-    let bytes = serde_json::to_vec(&c).unwrap_or_default();
+    let bytes = serde_json::to_vec(&c).map_err(|e| Error::Internal(e.to_string()))?;
     let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-    digest.as_ref()[..16]
+    Ok(digest.as_ref()[..16]
         .iter()
         .fold(String::with_capacity(32), |mut hex, b| {
             use std::fmt::Write as _;
             let _ = write!(hex, "{b:02x}");
             hex
-        })
+        }))
 }
 
 fn env_var(name: &str, value: &str) -> EnvVar {

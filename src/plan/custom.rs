@@ -47,7 +47,7 @@ impl Custom {
                 .collect(),
         ))
         .map_err(|e| format!("not a valid container spec: {e}"))?;
-        let known = serde_json::to_value(&probe).unwrap_or(Value::Null);
+        let known = serde_json::to_value(&probe).map_err(|e| format!("internal: {e}"))?;
         for key in map.keys() {
             let kept = known.get(key).is_some() || map.get(key) == Some(&Value::Null);
             if !kept {

@@ -1,6 +1,7 @@
 //! Names: generated debug container names and session IDs. Pure (the randomness is injected).
 
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 
 use crate::error::Error;
 
@@ -18,7 +19,7 @@ pub fn container_name(
     mut random: impl FnMut(usize) -> usize,
 ) -> Result<String, Error> {
     let taken = all_container_names(pod);
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_name = pod.name_any();
     if let Some(name) = requested {
         if taken.iter().any(|t| t == name) {
             return Err(Error::NameTaken {

@@ -21,20 +21,26 @@ impl Profile {
                 privileged: Some(true),
                 ..SecurityContext::default()
             }),
-            Profile::Restricted => Some(SecurityContext {
-                run_as_non_root: Some(true),
-                capabilities: Some(Capabilities {
-                    drop: Some(vec!["ALL".to_owned()]),
-                    add: None,
-                }),
-                allow_privilege_escalation: Some(false),
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".to_owned(),
-                    localhost_profile: None,
-                }),
-                ..SecurityContext::default()
-            }),
+            Profile::Restricted => Some(restricted()),
         }
+    }
+}
+
+/// The `restricted` profile's context: what the `restricted` Pod Security level asks of a
+/// container. Pure.
+pub fn restricted() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            add: None,
+        }),
+        allow_privilege_escalation: Some(false),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            localhost_profile: None,
+        }),
+        ..SecurityContext::default()
     }
 }
 

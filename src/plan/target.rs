@@ -6,6 +6,7 @@
 
 use k8s_openapi::api::core::v1::{ContainerState, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::ResourceExt;
 
 use crate::cli::target::TargetRef;
 use crate::error::Error;
@@ -20,7 +21,7 @@ pub fn is_gone(pod: Option<&Pod>) -> bool {
 
 /// Refuses a pod that cannot host an ephemeral container: being deleted, or not `Running`.
 pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
-    let name = pod.metadata.name.clone().unwrap_or_default();
+    let name = pod.name_any();
     if pod.metadata.deletion_timestamp.is_some() {
         return Err(Error::PodNotRunning {
             pod: name,
@@ -44,7 +45,7 @@ pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
 /// The target container: `requested` (from `--target` or the `/CONTAINER` suffix), else the
 /// default-container annotation, else the only container.
 pub fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, Error> {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_name = pod.name_any();
     let names: Vec<String> = pod
         .spec
         .as_ref()
@@ -91,7 +92,7 @@ pub fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> 
         return Ok(());
     }
     Err(Error::ContainerNotRunning {
-        pod: pod.metadata.name.clone().unwrap_or_default(),
+        pod: pod.name_any(),
         container: container.to_owned(),
         state: describe_state(state),
     })

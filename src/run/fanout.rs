@@ -109,7 +109,7 @@ async fn one(
     options: &Options,
     custom: Option<&Custom>,
     audit: &Audit,
-    printer: Printer,
+    printer: &Printer,
     input: Option<Arc<Vec<u8>>>,
     work: Work,
 ) -> PodOutcome {
@@ -128,7 +128,7 @@ async fn one(
         }
     };
     out.pod = pod.name_any();
-    let quiet = Printer::with(true, false);
+    let quiet = printer.quieted();
     let prepared = Box::pin(crate::run::prepare::prepare_in(
         cluster,
         crate::run::prepare::PodRead {
@@ -162,7 +162,7 @@ async fn one(
     let stdout_buf = Arc::new(Mutex::new(Vec::new()));
     let stderr_buf = Arc::new(Mutex::new(Vec::new()));
     let sink = |to_stderr, captured: &Arc<Mutex<Vec<u8>>>| Sink {
-        printer,
+        printer: printer.clone(),
         prefix: pfx.clone(),
         to_stderr,
         captured: captured.clone(),
@@ -273,19 +273,8 @@ pub async fn run(
         options.max_parallel.min(names.len())
     ));
 
-    let data_printer = *printer;
     let mut stream = futures::stream::iter(work)
-        .map(|w| {
-            one(
-                cluster,
-                options,
-                custom,
-                &audit,
-                data_printer,
-                input.clone(),
-                w,
-            )
-        })
+        .map(|w| one(cluster, options, custom, &audit, printer, input.clone(), w))
         .buffer_unordered(options.max_parallel);
     let mut outcomes: Vec<PodOutcome> = Vec::with_capacity(names.len());
     // SIGINT (Ctrl-C), SIGTERM or SIGHUP: every pod not done yet is reported as interrupted.

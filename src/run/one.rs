@@ -24,9 +24,10 @@ pub async fn session_for(
         session_id: &session_id,
         ends_container: prepared.ends_with_session,
     };
+    let (stdout, stderr) = printer.session_streams();
     let io = crate::session::streams::Io {
-        stdout: tokio::io::stdout(),
-        stderr: tokio::io::stderr(),
+        stdout,
+        stderr,
         stdin: crate::session::StdinSource::Process,
         size: if plan.tty {
             crate::session::resize::current()

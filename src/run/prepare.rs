@@ -2,6 +2,7 @@
 //! container or check the exec permission, probe the target's user if needed, PATCH and wait.
 
 use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
+use kube::ResourceExt;
 
 use crate::api::events::EventsFrom;
 use crate::api::watch::PodWatch;
@@ -106,7 +107,7 @@ pub async fn prepare_in(
     printer: &Printer,
 ) -> Result<Prepared, Error> {
     let PodRead { pod, watch: opened } = read;
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_name = pod.name_any();
     crate::plan::target::check_pod_running(pod)?;
     let target_container = crate::plan::target::choose_container(pod, requested_target)?;
     crate::plan::target::check_container_running(pod, &target_container)?;
@@ -139,9 +140,8 @@ pub async fn prepare_in(
             crate::plan::container::Mode::KeepAlive,
             probed.clone(),
         ))?;
-        let hash = crate::plan::container::spec_hash(&wanted.container);
         let request = crate::plan::records::Request {
-            spec: &hash,
+            spec: &wanted.spec,
             by: audit.by.as_deref(),
             reason: audit.reason.as_deref(),
             ttl: options.ttl,
@@ -349,7 +349,7 @@ async fn explain_patch_refusal(
     rbac_error: Error,
     container_for: &dyn Fn(crate::model::Profile) -> Result<EphemeralContainer, Error>,
 ) -> Error {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_name = pod.name_any();
     let facts =
         crate::api::reviews::refusal_facts(cluster, &pod_name, rbac_error.to_string()).await;
     crate::plan::refusal::explain_forbidden(

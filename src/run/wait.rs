@@ -8,6 +8,7 @@
 //! Fail fast: image and container-creation errors end the wait at once with the kubelet's
 //! message (kubernetes#108135: `kubectl debug` waits forever on ErrImagePull).
 
+use kube::ResourceExt;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -44,11 +45,20 @@ pub async fn until_started(
 ) -> Result<(Started, PodWatch), Error> {
     let pod = watch.latest().clone();
     let pod = &pod;
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_name = pod.name_any();
     let mut last: Option<String> = None;
     let show = |text: &str| printer.status(&format!("Waiting for {name}: {text}"));
     let work = async {
-        let status = watch.until(|p| step(p, &pod_name, name, image, printer, &mut last));
+        let status = watch.until(|p| match step(p, &pod_name, name, image) {
+            Step::Done(r) => Some(r),
+            Step::Waiting(text) => {
+                if last.as_deref() != Some(text.as_str()) {
+                    show(&text);
+                    last = Some(text);
+                }
+                None
+            }
+        });
         tokio::select! {
             biased;
             r = status => r,
@@ -76,35 +86,32 @@ pub async fn until_started(
     }
 }
 
-/// Outcome of one observation inside the loop.
-fn step(
-    observed: &Pod,
-    pod_name: &str,
-    name: &str,
-    image: &str,
-    printer: &Printer,
-    last: &mut Option<String>,
-) -> Option<Result<Started, Error>> {
+/// What one observation of the pod means for the wait.
+#[derive(Debug)]
+enum Step {
+    /// The wait is over: the container runs or ended, or it cannot start.
+    Done(Result<Started, Error>),
+    /// Still waiting, for this reason (shown when it changes).
+    Waiting(String),
+}
+
+/// One observation of the pod, judged. Pure.
+fn step(observed: &Pod, pod_name: &str, name: &str, image: &str) -> Step {
     match progress(observed, name) {
-        Progress::Running => Some(Ok(Started::Running)),
-        Progress::Terminated { exit_code, .. } => Some(Ok(Started::Terminated { exit_code })),
-        Progress::Failed { reason, message } => Some(Err(Error::ContainerStart {
+        Progress::Running => Step::Done(Ok(Started::Running)),
+        Progress::Terminated { exit_code, .. } => Step::Done(Ok(Started::Terminated { exit_code })),
+        Progress::Failed { reason, message } => Step::Done(Err(Error::ContainerStart {
             container: name.to_owned(),
             reason,
             message,
             image: image.to_owned(),
         })),
-        Progress::PodEnded { phase } => Some(Err(Error::PodNotRunning {
+        Progress::PodEnded { phase } => Step::Done(Err(Error::PodNotRunning {
             pod: pod_name.to_owned(),
             state: phase,
         })),
         Progress::Waiting { reason, message } => {
-            let text = describe_waiting(reason.as_deref(), message.as_deref());
-            if last.as_deref() != Some(text.as_str()) {
-                printer.status(&format!("Waiting for {name}: {text}"));
-                *last = Some(text);
-            }
-            None
+            Step::Waiting(describe_waiting(reason.as_deref(), message.as_deref()))
         }
     }
 }
@@ -133,19 +140,20 @@ mod tests {
     }
 
     #[test]
-    fn step_maps_failures_to_errors_and_prints_changes_once() {
-        let printer = Printer::with(true, false);
-        let mut last = None;
+    fn step_maps_failures_to_errors_and_waiting_to_its_reason() {
         let p = waiting("ImagePullBackOff", "Back-off pulling image \"nope:1\"");
-        let r = step(&p, "api", "debugger-x", "nope:1", &printer, &mut last).unwrap();
-        let err = r.unwrap_err();
+        let Step::Done(Err(err)) = step(&p, "api", "debugger-x", "nope:1") else {
+            panic!("a failure")
+        };
         assert_eq!(
             err.to_string(),
             "debug container \"debugger-x\" cannot start: ImagePullBackOff: Back-off pulling image \"nope:1\""
         );
         assert!(err.hint().unwrap().contains("--image"));
         let p = waiting("ContainerCreating", "");
-        assert!(step(&p, "api", "debugger-x", "i", &printer, &mut last).is_none());
-        assert_eq!(last.as_deref(), Some("ContainerCreating"));
+        let Step::Waiting(text) = step(&p, "api", "debugger-x", "i") else {
+            panic!("waiting")
+        };
+        assert_eq!(text, "ContainerCreating");
     }
 }
