@@ -15,15 +15,12 @@ use kube::core::Status;
 
 use crate::model::{Level, Profile};
 
-/// Result alias used across the crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 /// Exit code for a plugin or cluster error.
-pub const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code for a usage error (bad flags, bad target syntax, bad `--custom` file).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code after Ctrl-C while resolving, injecting or waiting (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// The API call that failed: it decides what a 403 or a 404 means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +38,7 @@ pub enum ApiCall {
 
 impl ApiCall {
     /// The RBAC verb and resource this call needs.
-    pub fn permission(&self) -> (&'static str, &'static str) {
+    pub(crate) fn permission(&self) -> (&'static str, &'static str) {
         match self {
             ApiCall::GetPod => ("get", "pods"),
             ApiCall::ListPods => ("list", "pods"),
@@ -56,8 +53,8 @@ impl ApiCall {
 /// Where a request went, for messages ("in namespace X, context Y").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    pub namespace: String,
-    pub context: Option<String>,
+    pub(crate) namespace: String,
+    pub(crate) context: Option<String>,
 }
 
 impl Scope {
@@ -95,7 +92,7 @@ impl KubeconfigEntry {
     }
 
     /// The flag that picks one.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             KubeconfigEntry::Context => "--context",
             KubeconfigEntry::Cluster => "--cluster",
@@ -212,9 +209,9 @@ fn fmt_plugin(command: Option<&str>) -> String {
 /// A permission that a Role grants for some pods only (`resourceNames`), not for `pod`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedOnly {
-    pub pod: String,
+    pub(crate) pod: String,
     /// The pods it is granted for.
-    pub allowed: Vec<String>,
+    pub(crate) allowed: Vec<String>,
 }
 
 /// Everything that can go wrong, typed.
@@ -412,7 +409,7 @@ fn fmt_causes(causes: &[String]) -> String {
 }
 
 /// `90s` → `1m30s`, `2m` → `2m`.
-pub fn fmt_duration(d: Duration) -> String {
+pub(crate) fn fmt_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if secs == 0 {
         return format!("{}ms", d.as_millis());
@@ -433,7 +430,7 @@ pub fn fmt_duration(d: Duration) -> String {
 
 impl Error {
     /// A stable, machine-readable name of the error (the `reason` of `-o json` errors).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Error::Usage { .. } => "Usage",
             Error::Custom { .. } => "Custom",
@@ -632,7 +629,7 @@ impl Error {
 }
 
 /// The Role this plugin needs in `namespace`, as YAML.
-pub fn minimal_role(namespace: &str) -> String {
+pub(crate) fn minimal_role(namespace: &str) -> String {
     format!(
         "  apiVersion: rbac.authorization.k8s.io/v1
   kind: Role
@@ -656,7 +653,7 @@ pub fn minimal_role(namespace: &str) -> String {
 }
 
 /// The Status inside a kube error, if the server answered with one.
-pub fn api_status(err: &kube::Error) -> Option<&Status> {
+pub(crate) fn api_status(err: &kube::Error) -> Option<&Status> {
     match err {
         kube::Error::Api(s) => Some(s),
         _ => None,
@@ -664,7 +661,7 @@ pub fn api_status(err: &kube::Error) -> Option<&Status> {
 }
 
 /// Classifies a failed API call. `pod` is the pod involved (for 404 messages).
-pub fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope) -> Error {
+pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope) -> Error {
     if let kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
         code,
     )) = &err

@@ -5,10 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use distroless_debug::cli::Cli;
-use distroless_debug::cli::options::{Environment, IMAGE_ENV, Options};
-use distroless_debug::error::Error;
-use distroless_debug::output::Printer;
+use distroless_debug::{Cli, Environment, Error, IMAGE_ENV, Options, Printer};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -77,7 +74,7 @@ fn completion(cli: &Cli) -> ExitCode {
         }
     };
     let mut out = Vec::new();
-    if let Err(e) = distroless_debug::run::complete::script(shell, &mut out) {
+    if let Err(e) = distroless_debug::completion_script(shell, &mut out) {
         return fail(&printer, &Error::Usage(e));
     }
     printer.data(&out);

@@ -22,17 +22,8 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// Every profile, in the order kubectl documents them.
-    pub const ALL: [Profile; 5] = [
-        Profile::General,
-        Profile::Baseline,
-        Profile::Restricted,
-        Profile::Netadmin,
-        Profile::Sysadmin,
-    ];
-
     /// The name used on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Profile::General => "general",
             Profile::Baseline => "baseline",
@@ -58,7 +49,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Privileged => "privileged",
             Level::Baseline => "baseline",
@@ -110,7 +101,7 @@ pub enum PullPolicy {
 
 impl PullPolicy {
     /// The value of a container's `imagePullPolicy`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PullPolicy::Always => "Always",
             PullPolicy::IfNotPresent => "IfNotPresent",

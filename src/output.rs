@@ -88,7 +88,7 @@ impl Printer {
     }
 
     /// A printer on the given writers.
-    pub fn to(
+    pub(crate) fn to(
         out: impl Write + Send + 'static,
         err: impl Write + Send + 'static,
         quiet: bool,
@@ -117,21 +117,17 @@ impl Printer {
 
     /// The same streams, without status lines (warnings and errors still show).
     #[must_use]
-    pub fn quieted(&self) -> Self {
+    pub(crate) fn quieted(&self) -> Self {
         Printer {
             quiet: true,
             ..self.clone()
         }
     }
 
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-
     /// Where an interactive session writes the remote stdout and stderr: the process's
     /// handles for a process printer (raw bytes to the terminal, written as they come), else
     /// the printer's own streams.
-    pub fn session_streams(&self) -> (SessionStream, SessionStream) {
+    pub(crate) fn session_streams(&self) -> (SessionStream, SessionStream) {
         if self.process {
             (
                 SessionStream::Stdout(tokio::io::stdout()),
@@ -146,14 +142,14 @@ impl Printer {
     }
 
     /// A progress or status line (suppressed by `-q`). In raw mode the caller must not use it.
-    pub fn status(&self, msg: &str) {
+    pub(crate) fn status(&self, msg: &str) {
         if !self.quiet {
             self.line(&format!("{msg}\n"));
         }
     }
 
     /// A warning: always shown.
-    pub fn warn(&self, msg: &str) {
+    pub(crate) fn warn(&self, msg: &str) {
         let tag = self.paint("warning:", "1;33");
         self.line(&format!("{tag} {msg}\n"));
     }
@@ -164,7 +160,7 @@ impl Printer {
     }
 
     /// `error: ...` / `  caused by: ...` / `hint: ...` lines, as printed.
-    pub fn render_error(&self, err: &Error) -> String {
+    pub(crate) fn render_error(&self, err: &Error) -> String {
         let mut out = format!("{} {err}\n", self.paint("error:", "1;31"));
         let mut source = std::error::Error::source(err);
         let mut last = err.to_string();
@@ -190,12 +186,12 @@ impl Printer {
     }
 
     /// Data for stderr (a remote command's own stderr).
-    pub fn data_stderr(&self, bytes: &[u8]) {
+    pub(crate) fn data_stderr(&self, bytes: &[u8]) {
         self.line_bytes(bytes);
     }
 
     /// A failure in one of many pods: `PREFIX error: MESSAGE`, and the first line of the hint.
-    pub fn pod_failure(&self, prefix: &str, message: &str, hint: Option<&str>) {
+    pub(crate) fn pod_failure(&self, prefix: &str, message: &str, hint: Option<&str>) {
         let mut text = format!("{prefix} {} {message}\n", self.paint("error:", "1;31"));
         if let Some(h) = hint.and_then(|h| h.lines().next()) {
             text.push_str(&format!("{prefix} {} {h}\n", self.paint("hint:", "1;36")));
@@ -307,7 +303,7 @@ mod tests {
         let p = Printer::to(std::io::sink(), std::io::sink(), true, true);
         let text = p.render_error(&Error::Usage("x".into()));
         assert!(text.starts_with("\x1b[1;31merror:\x1b[0m x\n"));
-        assert!(p.is_quiet());
+        assert!(p.quiet);
     }
 
     #[test]

@@ -8,9 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use distroless_debug::connect::Cluster;
-use distroless_debug::output::Printer;
-use distroless_debug::session::{Io, Plan, StdinSource, run};
+use distroless_debug::{Cluster, Io, Plan, Printer, StdinSource, run_session as run};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};

@@ -8,13 +8,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use clap::Parser;
-use distroless_debug::cli::Cli;
-use distroless_debug::cli::options::{Environment, Options, Run};
-use distroless_debug::cli::target::TargetRef;
-use distroless_debug::connect::Cluster;
-use distroless_debug::error::Error;
-use distroless_debug::output::Printer;
-use distroless_debug::prepare;
+use distroless_debug::{
+    Cli, Cluster, Environment, Error, Options, Printer, Run, TargetRef, prepare,
+};
 use http::{Method, Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
@@ -298,10 +294,7 @@ async fn session_request_sequence_get_patch_watch() {
         let name = container["name"].as_str().unwrap().to_owned();
         assert!(name.starts_with("debugger-") && name.len() == "debugger-".len() + 5);
         assert_eq!(container["targetContainerName"], "app");
-        assert_eq!(
-            container["image"],
-            distroless_debug::cli::options::DEFAULT_IMAGE
-        );
+        assert_eq!(container["image"], distroless_debug::DEFAULT_IMAGE);
         assert_eq!(container["command"], json!(["sh", "-c"]));
         // A command runs through exec in a kept container: its main process is the
         // keep-alive, with no stdin or TTY of its own.

@@ -13,14 +13,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use distroless_debug::cli::options::DebugContainer;
-use distroless_debug::cli::parse::{parse_duration, parse_env, validate_image};
-use distroless_debug::cli::selector::{Requirement, Selector, parse_selector};
-use distroless_debug::cli::target::{TargetRef, parse_target};
-use distroless_debug::model::Profile;
-use distroless_debug::plan::audit::Audit;
-use distroless_debug::plan::container as spec;
-use distroless_debug::plan::custom::Custom;
+use distroless_debug::{
+    Audit, Custom, DebugContainer, Probed, Profile, Requirement, Selector, SpecInput, SpecMode,
+    TargetRef, build_spec, parse_duration, parse_env, parse_selector, parse_target, validate_image,
+};
 use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -393,15 +389,15 @@ fn build(custom: Option<&Custom>) -> Result<EphemeralContainer, String> {
         reason: None,
         ttl: std::time::Duration::from_secs(3600),
     };
-    spec::build(&spec::Input {
+    build_spec(&SpecInput {
         pod: &pod,
         target_container: "app",
         name: "debugger-abcde",
         container: &dc,
         custom,
         audit: &audit,
-        mode: spec::Mode::KeepAlive,
-        probed: distroless_debug::plan::user::Probed::NotYet,
+        mode: SpecMode::KeepAlive,
+        probed: Probed::NotYet,
     })
     .map(|b| b.container)
     .map_err(|e| e.to_string())

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 fn render() -> String {
-    let cmd = distroless_debug::run::complete::command();
+    let cmd = distroless_debug::cli_command();
     let man = clap_mangen::Man::new(cmd)
         .title("KUBECTL-DISTROLESS-DEBUG")
         .section("1")

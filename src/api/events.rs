@@ -11,7 +11,7 @@ use crate::plan::progress::{ContainerEvent, EventsSeen, container_events_selecto
 
 /// Where the kubelet's events for a container can start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventsFrom {
+pub(crate) enum EventsFrom {
     /// The container was added by the PATCH that returned the pod the wait starts from: its
     /// events can only come after that resourceVersion.
     Patch,
@@ -26,7 +26,7 @@ pub enum EventsFrom {
 /// that exist first. Never resolves when events cannot be watched (any error, e.g. no `watch
 /// events` permission) or say nothing decisive: the pod status then decides. Nothing here fails
 /// the session by itself.
-pub async fn container_events(
+pub(crate) async fn container_events(
     cluster: &Cluster,
     pod: &Pod,
     name: &str,

@@ -11,7 +11,7 @@ use crate::error::{ApiCall, Error, classify};
 
 /// Runs `argv` in the container `params` names, in `pod`; the process's streams as `params`
 /// asks for them.
-pub async fn exec(
+pub(crate) async fn exec(
     cluster: &Cluster,
     pod: &str,
     argv: Vec<String>,

@@ -1,8 +1,8 @@
 //! Every API call, thin.
 
-pub mod events;
-pub mod exec;
-pub mod patch;
-pub mod pods;
-pub mod reviews;
-pub mod watch;
+pub(crate) mod events;
+pub(crate) mod exec;
+pub(crate) mod patch;
+pub(crate) mod pods;
+pub(crate) mod reviews;
+pub(crate) mod watch;

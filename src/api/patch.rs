@@ -10,13 +10,13 @@ use crate::connect::{Cluster, timed};
 use crate::error::{ApiCall, Error, classify};
 
 /// The strategic-merge patch body that appends `container`.
-pub fn patch_body(container: &EphemeralContainer) -> serde_json::Value {
+pub(crate) fn patch_body(container: &EphemeralContainer) -> serde_json::Value {
     serde_json::json!({ "spec": { "ephemeralContainers": [container] } })
 }
 
 /// Whether a write is made or only tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Write {
+pub(crate) enum Write {
     Persist,
     /// A server-side dry run: admission (Pod Security, policies, webhooks) and validation run,
     /// nothing is stored.
@@ -25,7 +25,7 @@ pub enum Write {
 
 /// Adds the container (or tries to, with [`Write::DryRun`]); returns the pod as the server
 /// stored it (its resourceVersion is where the watch starts).
-pub async fn add_debug_container(
+pub(crate) async fn add_debug_container(
     cluster: &Cluster,
     pod: &str,
     container: &EphemeralContainer,

@@ -16,7 +16,7 @@ use crate::error::{ApiCall, Error, classify};
 use crate::plan::target::selector_string;
 
 /// GET one pod.
-pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
+pub(crate) async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mut pod = timed(cluster.request_timeout, api.get(name))
         .await?
@@ -26,7 +26,7 @@ pub async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error> {
 }
 
 /// The label selector of a workload TARGET, as the list API takes it.
-pub async fn workload_selector_string(
+pub(crate) async fn workload_selector_string(
     cluster: &Cluster,
     target: &TargetRef,
 ) -> Result<String, Error> {
@@ -39,7 +39,7 @@ pub async fn workload_selector_string(
 
 /// LIST pods (one request): those of the namespace, or of every namespace, that match
 /// `selector` (every pod without one).
-pub async fn list_pods(
+pub(crate) async fn list_pods(
     cluster: &Cluster,
     selector: Option<&str>,
     all_namespaces: bool,

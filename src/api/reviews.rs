@@ -23,7 +23,7 @@ use crate::plan::refusal::{RefusalFacts, names_granted};
 /// Whether RBAC lets us `verb` the `subresource` of pod `pod` (of any pod with `None`): a
 /// SelfSubjectAccessReview, allowed to every authenticated user by default. `None`: the server
 /// could not be asked.
-pub async fn access_allowed(
+pub(crate) async fn access_allowed(
     cluster: &Cluster,
     verb: &str,
     subresource: &str,
@@ -65,7 +65,7 @@ const NO_CONTAINER: &str = "distroless-debug.permission-check";
 /// CONNECT) before it looks for the container, so a 400 (no such container) means the session
 /// may run, and a 403 that it may not: then the denied verb is named ([`name_denied_verb`]).
 /// Nothing runs in the pod either way. Any other answer is left to the session to meet.
-pub async fn check_exec(cluster: &Cluster, pod: &str) -> Result<(), Error> {
+pub(crate) async fn check_exec(cluster: &Cluster, pod: &str) -> Result<(), Error> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let params = kube::api::AttachParams {
         container: Some(NO_CONTAINER.to_owned()),
@@ -101,7 +101,7 @@ pub async fn check_exec(cluster: &Cluster, pod: &str) -> Result<(), Error> {
 /// websocket upgrade as `get`, 1.35+ also as `create`. The 403 says neither, so ask (only on
 /// this failure path) and name the verb RBAC denies, and whether it is denied for this pod
 /// only; if the server cannot be asked, the error stays as it was.
-pub async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error {
+pub(crate) async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error {
     let Error::Forbidden {
         resource, scope, ..
     } = &err
@@ -152,7 +152,7 @@ async fn named_only(cluster: &Cluster, verb: &str, sub: &str, pod: &str) -> Opti
 
 /// Gathers [`RefusalFacts`] after a 403 on the PATCH: a SelfSubjectAccessReview and the
 /// namespace's labels, each best effort.
-pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
+pub(crate) async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
     let rbac_allows = access_allowed(cluster, "patch", "ephemeralcontainers", Some(pod)).await;
     let named_only = if rbac_allows == Some(false) {
         named_only(cluster, "patch", "ephemeralcontainers", pod).await
@@ -186,7 +186,7 @@ pub async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> Ref
 const BOUND: Duration = Duration::from_secs(5);
 
 /// The user name the API server sees: known from the credentials, or asked for.
-pub async fn who_am_i(cluster: &Cluster) -> Option<String> {
+pub(crate) async fn who_am_i(cluster: &Cluster) -> Option<String> {
     if let Some(known) = &cluster.identity {
         return Some(known.clone());
     }

@@ -45,7 +45,7 @@ type PodEvents = BoxStream<'static, Result<WatchEvent<Pod>, kube::Error>>;
 /// is opened again from the last resourceVersion seen, so no change is missed).
 ///
 /// [`PodWatch::until`] is cancel-safe: dropped at any await, the watch keeps its place.
-pub struct PodWatch {
+pub(crate) struct PodWatch {
     api: Api<Pod>,
     scope: crate::error::Scope,
     request_timeout: Option<Duration>,
@@ -72,7 +72,7 @@ impl std::fmt::Debug for PodWatch {
 
 impl PodWatch {
     /// A watch of `pod` from its resourceVersion; opened at the first [`PodWatch::until`].
-    pub fn new(cluster: &Cluster, pod: &Pod) -> Self {
+    pub(crate) fn new(cluster: &Cluster, pod: &Pod) -> Self {
         Self {
             api: Api::namespaced(cluster.client.clone(), &cluster.namespace),
             scope: cluster.scope(),
@@ -87,14 +87,14 @@ impl PodWatch {
     }
 
     /// The latest pod object seen.
-    pub fn latest(&self) -> &Pod {
+    pub(crate) fn latest(&self) -> &Pod {
         &self.latest
     }
 
     /// Takes `pod` (a write's response, newer than what the watch has shown) as the latest
     /// object. An open watch goes on from where it is (it will show the write too); one not
     /// opened yet starts after the write.
-    pub fn observe(&mut self, pod: &Pod) {
+    pub(crate) fn observe(&mut self, pod: &Pod) {
         *self.latest = crate::plan::slim::slimmed(pod);
         if self.stream.is_none()
             && let Some(rv) = &pod.metadata.resource_version
@@ -113,7 +113,7 @@ impl PodWatch {
     /// restarting) is opened again from the last resourceVersion seen; after
     /// [`RESUME_ATTEMPTS`] failures in a row without an event in between the error is
     /// returned. Callers bound the whole wait.
-    pub async fn until<R>(
+    pub(crate) async fn until<R>(
         &mut self,
         mut check: impl FnMut(&Pod) -> Option<Result<R, Error>>,
     ) -> Result<R, Error> {
@@ -215,7 +215,7 @@ const INITIAL_EVENTS_BOUND: Duration = Duration::from_secs(5);
 /// and a watch. `Ok(None)` when the server does not offer it (WatchList off, older servers,
 /// which refuse the parameters with 400 or 422) or the watch is not permitted: the caller
 /// GETs the pod then. A pod that does not exist is [`Error::PodNotFound`].
-pub async fn read_and_watch(
+pub(crate) async fn read_and_watch(
     cluster: &Cluster,
     name: &str,
 ) -> Result<Option<(Pod, PodWatch)>, Error> {

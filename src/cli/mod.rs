@@ -1,9 +1,9 @@
 //! The command line: clap's definition, and the options it is validated into.
 
-pub mod args;
-pub mod options;
-pub mod parse;
-pub mod selector;
-pub mod target;
+pub(crate) mod args;
+pub(crate) mod options;
+pub(crate) mod parse;
+pub(crate) mod selector;
+pub(crate) mod target;
 
 pub use args::Cli;

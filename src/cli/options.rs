@@ -68,7 +68,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn is_shell(&self) -> bool {
+    pub(crate) fn is_shell(&self) -> bool {
         self.command.is_empty()
     }
 }
@@ -104,7 +104,7 @@ pub enum Pods {
 
 impl Pods {
     /// Whether these pods span every namespace (`-A`).
-    pub fn all_namespaces(&self) -> bool {
+    pub(crate) fn all_namespaces(&self) -> bool {
         matches!(
             self,
             Pods::All {
@@ -144,7 +144,7 @@ pub struct Options {
 
 impl Options {
     /// The target container for `target`: its `/CONTAINER` suffix, else `--target`.
-    pub fn container_for(&self, target: &TargetRef) -> Option<String> {
+    pub(crate) fn container_for(&self, target: &TargetRef) -> Option<String> {
         target
             .container
             .clone()

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Prefix of the variables this tool sets in the debug container; `--env` may not use it.
-pub const RESERVED_ENV_PREFIX: &str = "DISTROLESS_DEBUG_";
+pub(crate) const RESERVED_ENV_PREFIX: &str = "DISTROLESS_DEBUG_";
 
 /// `KEY=VALUE` for `--env`. Keys follow Kubernetes' rule for env names; the tool's own prefix
 /// and `TARGET_ROOT` are reserved.

@@ -28,7 +28,7 @@ impl Kind {
     }
 
     /// Resource name as RBAC and messages spell it (`deployments.apps`).
-    pub fn resource(self) -> &'static str {
+    pub(crate) fn resource(self) -> &'static str {
         match self {
             Kind::Pod => "pods",
             Kind::Deployment => "deployments.apps",
@@ -100,7 +100,7 @@ fn parse_kind(kind: &str) -> Result<Kind, String> {
 }
 
 /// A DNS-1123 subdomain, as pod and workload names are.
-pub fn validate_object_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_object_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("is empty".to_owned());
     }
@@ -120,7 +120,7 @@ pub fn validate_object_name(name: &str) -> Result<(), String> {
 }
 
 /// A DNS-1123 label, as container names are.
-pub fn validate_dns_label(name: &str) -> Result<(), String> {
+pub(crate) fn validate_dns_label(name: &str) -> Result<(), String> {
     validate_object_name(name)?;
     if name.contains('.') || name.len() > 63 {
         return Err(format!(

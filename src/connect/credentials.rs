@@ -42,11 +42,11 @@ const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
 const CLUSTER_EXTENSION: &str = "client.authentication.k8s.io/exec";
 
 /// What the plugin returned. The token and the key never reach a log or a message.
-pub struct Credential {
-    pub token: Option<SecretString>,
+pub(crate) struct Credential {
+    pub(crate) token: Option<SecretString>,
     /// The client certificate and its key, PEM.
-    pub certificate: Option<(String, SecretString)>,
-    pub expires: Option<Timestamp>,
+    pub(crate) certificate: Option<(String, SecretString)>,
+    pub(crate) expires: Option<Timestamp>,
 }
 
 /// The exec section, checked as kubectl checks it before running anything.
@@ -61,7 +61,7 @@ struct Plan {
 
 /// If the user entry `user` runs an exec plugin, runs it once and replaces `exec` with what
 /// it returned. `cluster` is the cluster entry in use, for `provideClusterInfo`.
-pub async fn resolve(
+pub(crate) async fn resolve(
     user: &str,
     auth: &mut AuthInfo,
     cluster: &kube::config::Cluster,

@@ -5,12 +5,12 @@
 /// What the credentials of a kubeconfig user say about the user name, read by
 /// [`crate::connect::connect`]. Never logged: `token` is a bearer token.
 #[derive(Default)]
-pub struct Credentials<'a> {
+pub(crate) struct Credentials<'a> {
     /// `--as`, or `as` in the kubeconfig.
-    pub impersonate: Option<&'a str>,
+    pub(crate) impersonate: Option<&'a str>,
     /// The client certificate, PEM.
-    pub client_certificate: Option<&'a [u8]>,
-    pub token: Option<&'a str>,
+    pub(crate) client_certificate: Option<&'a [u8]>,
+    pub(crate) token: Option<&'a str>,
 }
 
 /// The user name the API server will authenticate these credentials as, when the credentials
@@ -24,7 +24,7 @@ pub struct Credentials<'a> {
 ///   the API server's audit log holds the verified identity.
 ///
 /// Other tokens (OIDC, webhook) map to user names by server configuration: `None`.
-pub fn local_identity(c: &Credentials<'_>) -> Option<String> {
+pub(crate) fn local_identity(c: &Credentials<'_>) -> Option<String> {
     if let Some(user) = c.impersonate.filter(|u| !u.is_empty()) {
         return Some(user.to_owned());
     }
@@ -35,7 +35,7 @@ pub fn local_identity(c: &Credentials<'_>) -> Option<String> {
 }
 
 /// The subject CN of the first certificate in `pem`.
-pub fn certificate_common_name(pem: &[u8]) -> Option<String> {
+pub(crate) fn certificate_common_name(pem: &[u8]) -> Option<String> {
     use x509_cert::der::Decode;
     let block = pem::parse_many(pem)
         .ok()?
@@ -47,7 +47,7 @@ pub fn certificate_common_name(pem: &[u8]) -> Option<String> {
 }
 
 /// The user name of a service-account token, from its claims.
-pub fn service_account_user(token: &str) -> Option<String> {
+pub(crate) fn service_account_user(token: &str) -> Option<String> {
     use base64::Engine as _;
     let mut parts = token.split('.');
     let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
@@ -63,9 +63,9 @@ pub fn service_account_user(token: &str) -> Option<String> {
 }
 
 /// The user name these credentials authenticate as, if they say it (see
-/// [`crate::plan::audit::local_identity`]). Files that cannot be read say nothing here: kube reports
+/// [`local_identity`]). Files that cannot be read say nothing here: kube reports
 /// them when it uses them.
-pub fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
+pub(crate) fn identity_of(auth: &kube::config::AuthInfo) -> Option<String> {
     use base64::Engine as _;
     use secrecy::ExposeSecret as _;
     let certificate = match (&auth.client_certificate_data, &auth.client_certificate) {

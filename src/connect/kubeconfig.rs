@@ -11,7 +11,7 @@ use crate::error::{Error, KubeconfigEntry, NamedBy};
 
 /// The directory that holds `.kube/config` by default: `HOME`; on Windows, where `HOME` is
 /// usually not set, `USERPROFILE` then (kubectl falls back the same way).
-pub fn home_dir() -> Option<PathBuf> {
+pub(crate) fn home_dir() -> Option<PathBuf> {
     let home = std::env::var_os("HOME");
     #[cfg(windows)]
     let home = home.or_else(|| std::env::var_os("USERPROFILE"));
@@ -19,7 +19,7 @@ pub fn home_dir() -> Option<PathBuf> {
 }
 
 /// Kubeconfig files to read, kubectl's way.
-pub fn kubeconfig_paths(
+pub(crate) fn kubeconfig_paths(
     flag: Option<&Path>,
     env: Option<&std::ffi::OsStr>,
     home: Option<&Path>,
@@ -39,7 +39,7 @@ pub fn kubeconfig_paths(
         .unwrap_or_default()
 }
 
-pub fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
+pub(crate) fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
     let home = home_dir();
     let env = std::env::var_os("KUBECONFIG");
     let paths = kubeconfig_paths(conn.kubeconfig.as_deref(), env.as_deref(), home.as_deref());
@@ -65,12 +65,12 @@ pub fn load_kubeconfig(conn: &Connection) -> Result<Kubeconfig, Error> {
 
 /// The kubeconfig entries a run uses.
 #[derive(Debug, Clone)]
-pub struct Selection {
-    pub context: String,
-    pub cluster: kube::config::Cluster,
+pub(crate) struct Selection {
+    pub(crate) context: String,
+    pub(crate) cluster: kube::config::Cluster,
     /// The user entry's name: `--user`, else the context's (which may name no entry: then
     /// there are no credentials, as with kubectl and kube).
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
 }
 
 /// Finds the context, cluster and user entries the way kube will when it builds the config,
@@ -82,7 +82,7 @@ pub struct Selection {
 /// cluster from `--cluster`, else the context's; the user from `--user`, else the context's.
 /// A `--user` that names no entry is an error (client-go: `auth info "NAME" does not exist`);
 /// a context's user that names none means no credentials, which both accept.
-pub fn select(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<Selection, Error> {
+pub(crate) fn select(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<Selection, Error> {
     let contexts = || {
         sorted_names(
             kubeconfig
@@ -160,7 +160,7 @@ pub fn select(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<Selection, E
     })
 }
 
-pub fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+pub(crate) fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut names: Vec<String> = names.cloned().collect();
     names.sort();
     names.dedup();
@@ -169,7 +169,7 @@ pub fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> 
 
 /// The first line of an error. A YAML parse error goes on with a snippet of the file around
 /// the mistake, which can hold a token or a key: it is never shown.
-pub fn first_line(err: &dyn std::fmt::Display) -> String {
+pub(crate) fn first_line(err: &dyn std::fmt::Display) -> String {
     let text = err.to_string();
     text.lines().next().unwrap_or_default().to_owned()
 }

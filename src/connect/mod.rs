@@ -12,7 +12,7 @@
 //! - TLS is verified unless the kubeconfig says `insecure-skip-tls-verify`;
 //! - a `--context`, `--cluster` or `--user` that names no entry is reported with the names
 //!   that exist, before kube reads the entries ([`select`]);
-//! - an exec credential plugin runs once, here, as kubectl runs it ([`exec`]), before the
+//! - an exec credential plugin runs once, here, as kubectl runs it ([`credentials::resolve`]), before the
 //!   terminal goes raw, so its prompts and stderr reach the user; kube gets its result as
 //!   static credentials and never runs the plugin itself.
 
@@ -30,9 +30,9 @@ use proxy::{ProxyEnv, choose_proxy, redact_userinfo};
 use transport::direct_client;
 
 mod credentials;
-pub mod identity;
-pub mod kubeconfig;
-pub mod proxy;
+pub(crate) mod identity;
+pub(crate) mod kubeconfig;
+pub(crate) mod proxy;
 mod transport;
 
 /// A ready client and where it points.
@@ -45,13 +45,13 @@ pub struct Cluster {
     /// entry's name.
     pub user: Option<String>,
     /// The user name the API server will see, when the credentials say it
-    /// ([`crate::plan::audit::local_identity`]); `None`: ask (a SelfSubjectReview).
+    /// ([`identity::local_identity`]); `None`: ask (a SelfSubjectReview).
     pub identity: Option<String>,
     pub request_timeout: Option<Duration>,
 }
 
 impl Cluster {
-    pub fn scope(&self) -> Scope {
+    pub(crate) fn scope(&self) -> Scope {
         Scope {
             namespace: self.namespace.clone(),
             context: self.context.clone(),
@@ -60,7 +60,7 @@ impl Cluster {
 }
 
 /// Runs one request bounded by `--request-timeout`.
-pub async fn timed<T>(
+pub(crate) async fn timed<T>(
     limit: Option<Duration>,
     fut: impl Future<Output = Result<T, kube::Error>>,
 ) -> Result<Result<T, kube::Error>, Error> {
@@ -73,7 +73,7 @@ pub async fn timed<T>(
 }
 
 /// Builds the client. No request is made here; an exec credential plugin runs here, once.
-pub async fn connect(conn: &Connection) -> Result<Cluster, Error> {
+pub(crate) async fn connect(conn: &Connection) -> Result<Cluster, Error> {
     let kubeconfig = load_kubeconfig(conn)?;
     let selection = select(&kubeconfig, conn)?;
     let kubeconfig_proxy = selection.cluster.proxy_url.clone();

@@ -7,14 +7,18 @@ use std::net::IpAddr;
 
 /// Proxy-related environment, read once.
 #[derive(Debug, Default, Clone)]
-pub struct ProxyEnv {
-    pub https_proxy: Option<String>,
-    pub http_proxy: Option<String>,
-    pub no_proxy: Option<String>,
+#[expect(
+    clippy::struct_field_names,
+    reason = "named after HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+)]
+pub(crate) struct ProxyEnv {
+    pub(crate) https_proxy: Option<String>,
+    pub(crate) http_proxy: Option<String>,
+    pub(crate) no_proxy: Option<String>,
 }
 
 impl ProxyEnv {
-    pub fn from_process() -> ProxyEnv {
+    pub(crate) fn from_process() -> ProxyEnv {
         let get = |upper: &str, lower: &str| {
             std::env::var(upper)
                 .ok()
@@ -32,7 +36,7 @@ impl ProxyEnv {
 /// The proxy for `cluster_url`: the kubeconfig's `proxy-url` wins; else the environment
 /// proxy for the URL's scheme, unless the host is loopback or matches `NO_PROXY` (Go's rules:
 /// `*`, exact host, domain suffix with or without a leading dot, IP, CIDR, optional `:port`).
-pub fn choose_proxy(
+pub(crate) fn choose_proxy(
     kubeconfig_proxy: Option<&str>,
     env: &ProxyEnv,
     cluster_url: &http::Uri,
@@ -67,7 +71,7 @@ pub fn choose_proxy(
 }
 
 /// Whether `NO_PROXY` (comma-separated) excludes `host:port`.
-pub fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
+pub(crate) fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
     let host = host.to_ascii_lowercase();
     let host_ip = host.parse::<IpAddr>().ok();
     no_proxy
@@ -100,7 +104,7 @@ pub fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
         })
 }
 
-pub fn split_host_port(entry: &str) -> (&str, Option<u16>) {
+pub(crate) fn split_host_port(entry: &str) -> (&str, Option<u16>) {
     if let Some(rest) = entry.strip_prefix('[') {
         if let Some((h, after)) = rest.split_once(']') {
             return (h, after.strip_prefix(':').and_then(|p| p.parse().ok()));
@@ -116,7 +120,7 @@ pub fn split_host_port(entry: &str) -> (&str, Option<u16>) {
     (entry, None)
 }
 
-pub fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+pub(crate) fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) if bits <= 32 => {
             let mask = if bits == 0 {
@@ -140,7 +144,7 @@ pub fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 
 /// A URL for the logs: any `user:password@` in it replaced by `***@`, since proxies and
 /// servers may carry credentials there.
-pub fn redact_userinfo(url: &http::Uri) -> String {
+pub(crate) fn redact_userinfo(url: &http::Uri) -> String {
     let text = url.to_string();
     match url.authority() {
         Some(authority) if authority.as_str().contains('@') => {

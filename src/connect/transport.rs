@@ -11,7 +11,7 @@ use kube::{Client, Config};
 /// resumes its TLS session, the client's last handshake message is small, and the request
 /// written right after it waits for the server's delayed ACK: about 40 ms for each watch,
 /// exec on a new connection. Through a proxy kube's own builder is used unchanged.
-pub fn direct_client(config: Config) -> Result<Client, kube::Error> {
+pub(crate) fn direct_client(config: Config) -> Result<Client, kube::Error> {
     use hyper_util::client::legacy::connect::HttpConnector;
     use kube::client::ConfigExt as _;
     use tower::ServiceBuilder;

@@ -1,15 +1,15 @@
 //! Who is debugging, for the audit record on the container. When the credentials name the
 //! user the API server will see, that name, with no request: the impersonated user (`--as`,
 //! or `as` in the kubeconfig), the common name of a client certificate, or the service
-//! account of a service-account token ([`local_identity`]). Otherwise the authenticated user
+//! account of a service-account token ([`crate::connect::identity::local_identity`]). Otherwise the authenticated user
 //! name from a SelfSubjectReview (`authentication.k8s.io/v1`, allowed to every authenticated
 //! user by default), asked concurrently with the first pod request so it adds no latency;
 //! else the kubeconfig user entry's name. Any failure falls back silently.
 
 use std::time::Duration;
 
-/// The audit record: `reviewed` (from [`who_am_i`]) wins over the kubeconfig user. Pure.
-pub fn record(
+/// The audit record: `reviewed` (from [`crate::api::reviews::who_am_i`]) wins over the kubeconfig user. Pure.
+pub(crate) fn record(
     reviewed: Option<String>,
     kubeconfig_user: Option<&str>,
     reason: Option<&str>,

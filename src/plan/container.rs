@@ -15,7 +15,7 @@
 //! Order of construction: base (name, image, command, env) → profile's `securityContext` →
 //! `--custom` merged on top (it may not change name, image, command or args) → the user: a
 //! debug container that runs as non-root gets exactly the target's UID and GID
-//! ([`Identity`]), since reading `/proc/PID/root` of another process needs the same UID *and*
+//! ([`crate::plan::user::Ids`]), since reading `/proc/PID/root` of another process needs the same UID *and*
 //! GID, or CAP_SYS_PTRACE, which a non-root container does not have (kubernetes#105846).
 
 use k8s_openapi::api::core::v1::{EnvVar, EphemeralContainer, Pod, SecurityContext};
@@ -71,7 +71,7 @@ pub struct Built {
 /// once per pod and target, when a non-root debug container needs that user and nothing else
 /// reports it. It satisfies the `restricted` Pod Security level, runs as the pod's UID (or
 /// [`FALLBACK_UID`]) and carries the audit record like every container of ours. Pure.
-pub fn probe_container(input: &Input<'_>) -> EphemeralContainer {
+pub(crate) fn probe_container(input: &Input<'_>) -> EphemeralContainer {
     let pod_uid = input
         .pod
         .spec
@@ -178,7 +178,7 @@ pub fn build(input: &Input<'_>) -> Result<Built, Error> {
 /// environment, security context, `--custom` fields), without the name, the audit variables
 /// and the hash itself. Server-side defaults never enter it: it is computed before the PATCH
 /// and stored with the container. Pure.
-pub fn spec_hash(c: &EphemeralContainer) -> Result<String, Error> {
+pub(crate) fn spec_hash(c: &EphemeralContainer) -> Result<String, Error> {
     let mut c = c.clone();
     c.name = String::new();
     if let Some(env) = c.env.as_mut() {

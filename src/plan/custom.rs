@@ -61,7 +61,7 @@ impl Custom {
 /// Merges `patch` into `base` like a strategic merge patch does for container fields: objects
 /// merge key by key, `null` deletes, `env` merges by `name` and `volumeMounts` by `mountPath`,
 /// other lists are replaced.
-pub fn merge(base: &mut Value, patch: &Value) {
+pub(crate) fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, pv) in p {

@@ -1,16 +1,16 @@
 //! Pure decisions over `&Pod` and options: no I/O, no async.
 
-pub mod audit;
-pub mod container;
-pub mod custom;
-pub mod env;
-pub mod names;
-pub mod profile;
-pub mod progress;
-pub mod pss;
-pub mod records;
-pub mod refusal;
-pub mod scripts;
-pub mod slim;
-pub mod target;
-pub mod user;
+pub(crate) mod audit;
+pub(crate) mod container;
+pub(crate) mod custom;
+pub(crate) mod env;
+pub(crate) mod names;
+pub(crate) mod profile;
+pub(crate) mod progress;
+pub(crate) mod pss;
+pub(crate) mod records;
+pub(crate) mod refusal;
+pub(crate) mod scripts;
+pub(crate) mod slim;
+pub(crate) mod target;
+pub(crate) mod user;

@@ -6,14 +6,14 @@ use kube::ResourceExt;
 use crate::error::Error;
 
 /// Prefix of generated debug container names.
-pub const NAME_PREFIX: &str = "debugger-";
+pub(crate) const NAME_PREFIX: &str = "debugger-";
 
 /// Letters Kubernetes uses for generated name suffixes (no vowels, no look-alikes).
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// A fresh name: `requested` if free, else `debugger-xxxxx` not used by any container of the
 /// pod. `random` returns indexes into the alphabet (injected so tests are deterministic).
-pub fn container_name(
+pub(crate) fn container_name(
     pod: &Pod,
     requested: Option<&str>,
     mut random: impl FnMut(usize) -> usize,
@@ -45,7 +45,7 @@ pub fn container_name(
 }
 
 /// Names of containers, init containers and ephemeral containers: one namespace for names.
-pub fn all_container_names(pod: &Pod) -> Vec<String> {
+pub(crate) fn all_container_names(pod: &Pod) -> Vec<String> {
     let Some(spec) = pod.spec.as_ref() else {
         return Vec::new();
     };
@@ -69,7 +69,7 @@ pub fn all_container_names(pod: &Pod) -> Vec<String> {
 
 /// A session ID: `dd-` and 12 letters and digits (the session script finds the session by it
 /// with a plain grep pattern). `random` as in [`container_name`].
-pub fn session_id(mut random: impl FnMut(usize) -> usize) -> String {
+pub(crate) fn session_id(mut random: impl FnMut(usize) -> usize) -> String {
     let suffix: String = (0..12)
         .map(|_| char::from(ALPHABET[random(ALPHABET.len()) % ALPHABET.len()]))
         .collect();

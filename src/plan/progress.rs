@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::api::WatchEvent;
 
 /// Waiting reasons that will not resolve by themselves.
-pub const FATAL_REASONS: &[&str] = &[
+pub(crate) const FATAL_REASONS: &[&str] = &[
     "ErrImagePull",
     "ImagePullBackOff",
     "InvalidImageName",
@@ -17,7 +17,7 @@ pub const FATAL_REASONS: &[&str] = &[
 
 /// Where the debug container stands, from one pod object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Not started yet; the waiting reason and message if any.
     Waiting {
         reason: Option<String>,
@@ -41,7 +41,7 @@ pub enum Progress {
 }
 
 /// The status of ephemeral container `name` in `pod`, if reported yet.
-pub fn ephemeral_status<'a>(pod: &'a Pod, name: &str) -> Option<&'a ContainerStatus> {
+pub(crate) fn ephemeral_status<'a>(pod: &'a Pod, name: &str) -> Option<&'a ContainerStatus> {
     pod.status
         .as_ref()
         .and_then(|s| s.ephemeral_container_statuses.as_ref())
@@ -49,7 +49,7 @@ pub fn ephemeral_status<'a>(pod: &'a Pod, name: &str) -> Option<&'a ContainerSta
 }
 
 /// Classifies one observation. Pure.
-pub fn progress(pod: &Pod, name: &str) -> Progress {
+pub(crate) fn progress(pod: &Pod, name: &str) -> Progress {
     let state = ephemeral_status(pod, name).and_then(|s| s.state.as_ref());
     if let Some(state) = state {
         if state.running.is_some() {
@@ -87,7 +87,7 @@ pub fn progress(pod: &Pod, name: &str) -> Progress {
 }
 
 /// A one-line progress text for a waiting state, e.g. `Pulling image ...` or `ContainerCreating`.
-pub fn describe_waiting(reason: Option<&str>, message: Option<&str>) -> String {
+pub(crate) fn describe_waiting(reason: Option<&str>, message: Option<&str>) -> String {
     match (reason, message) {
         (Some(r), Some(m)) if !m.is_empty() => format!("{r}: {m}"),
         (Some(r), _) => r.to_owned(),
@@ -97,20 +97,20 @@ pub fn describe_waiting(reason: Option<&str>, message: Option<&str>) -> String {
 
 /// How the wait ended well.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Started {
+pub(crate) enum Started {
     Running,
     Terminated { exit_code: i32 },
 }
 
 /// The field selector for the kubelet's events about ephemeral container `name` in the pod
 /// with `uid`. Pure.
-pub fn container_events_selector(uid: &str, name: &str) -> String {
+pub(crate) fn container_events_selector(uid: &str, name: &str) -> String {
     format!("involvedObject.uid={uid},involvedObject.fieldPath=spec.ephemeralContainers{{{name}}}")
 }
 
 /// What the kubelet's events said about a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContainerEvent {
+pub(crate) enum ContainerEvent {
     /// The runtime started it: exec works, though the pod status may say so up to a second later.
     Started,
     /// Pulling its image or starting it failed; `reason` as the pod status would say it where
@@ -123,7 +123,7 @@ pub enum ContainerEvent {
 /// events before it (a pull was under way: `Pulling` without `Pulled`). Classified by event
 /// reasons only, never by message text.
 #[derive(Debug, Clone, Default)]
-pub struct EventsSeen {
+pub(crate) struct EventsSeen {
     pulling: bool,
 }
 
@@ -131,7 +131,7 @@ impl EventsSeen {
     /// Folds in `event` if it is about ephemeral container `name` of the pod with `uid`
     /// (checked again on our side, whatever the server's field selector did); returns what it
     /// settles, and the progress text to show for it, if any. Pure.
-    pub fn fold(
+    pub(crate) fn fold(
         &mut self,
         event: &Event,
         uid: &str,
@@ -187,7 +187,7 @@ const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
 /// What the first events of a `sendInitialEvents` watch said about the pod. Pure.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Initial {
+pub(crate) enum Initial {
     /// Not told yet.
     Pending,
     /// The initial events ended: the pod (if it exists) and where the watch stands.
@@ -201,7 +201,7 @@ pub enum Initial {
 
 /// One event of a `sendInitialEvents` watch before the initial events end: the pod is kept in
 /// `found`. Pure.
-pub fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
+pub(crate) fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> Initial {
     match event {
         WatchEvent::Added(mut p) | WatchEvent::Modified(mut p) => {
             crate::plan::slim::slim(&mut p);

@@ -23,33 +23,33 @@ use crate::plan::env::{KEEPALIVE_ENV, PROBE_ENV, SPEC_ENV, VERSION_ENV};
 use crate::plan::progress::ephemeral_status;
 
 /// A kept container is reused only if it has at least this long to live.
-pub const REUSE_MARGIN: Duration = Duration::from_secs(30);
+pub(crate) const REUSE_MARGIN: Duration = Duration::from_secs(30);
 
 /// One of our debug containers, from the pod spec and status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub name: String,
-    pub image: String,
-    pub target: Option<String>,
-    pub profile: Option<String>,
-    pub version: Option<String>,
-    pub by: Option<String>,
-    pub at: Option<String>,
-    pub reason: Option<String>,
-    pub ttl_seconds: Option<u64>,
-    pub keep_alive: bool,
+pub(crate) struct Record {
+    pub(crate) name: String,
+    pub(crate) image: String,
+    pub(crate) target: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) by: Option<String>,
+    pub(crate) at: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) ttl_seconds: Option<u64>,
+    pub(crate) keep_alive: bool,
     /// A probe container (it read the target's user and ended).
-    pub probe: bool,
+    pub(crate) probe: bool,
     /// Its [`SPEC_ENV`].
-    pub spec: Option<String>,
-    pub state: State,
+    pub(crate) spec: Option<String>,
+    pub(crate) state: State,
     /// When the container started running (from its status), RFC 3339.
-    pub started_at: Option<String>,
+    pub(crate) started_at: Option<String>,
 }
 
 /// Where one debug container stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Waiting(String),
     Running,
     Terminated { exit_code: i32 },
@@ -77,7 +77,7 @@ fn env_value(c: &EphemeralContainer, key: &str) -> Option<String> {
 }
 
 /// Our debug containers in `pod`, in spec order.
-pub fn records(pod: &Pod) -> Vec<Record> {
+pub(crate) fn records(pod: &Pod) -> Vec<Record> {
     let Some(list) = pod
         .spec
         .as_ref()
@@ -134,7 +134,7 @@ fn parse_time(s: &str) -> Option<Timestamp> {
 /// How long a running container has left before its TTL ends it: counted from when it started
 /// running (the keep-alive's clock starts then), else from the audit time. `None` when it
 /// has no TTL or is not running.
-pub fn ttl_left(r: &Record, now: Timestamp) -> Option<Duration> {
+pub(crate) fn ttl_left(r: &Record, now: Timestamp) -> Option<Duration> {
     if r.state != State::Running {
         return None;
     }
@@ -150,7 +150,7 @@ pub fn ttl_left(r: &Record, now: Timestamp) -> Option<Duration> {
 }
 
 /// Age since the audit time.
-pub fn age(r: &Record, now: Timestamp) -> Option<Duration> {
+pub(crate) fn age(r: &Record, now: Timestamp) -> Option<Duration> {
     let at = r.at.as_deref().and_then(parse_time)?;
     let secs = u64::try_from(now.duration_since(at).as_secs()).unwrap_or(0);
     Some(Duration::from_secs(secs))
@@ -158,20 +158,20 @@ pub fn age(r: &Record, now: Timestamp) -> Option<Duration> {
 
 /// What a kept container must match to be reused.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// `spec::spec_hash` of the container this request would add.
-    pub spec: &'a str,
-    pub by: Option<&'a str>,
-    pub reason: Option<&'a str>,
+    pub(crate) spec: &'a str,
+    pub(crate) by: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
     /// `--ttl`: a reused container must not live longer than this from now.
-    pub ttl: Duration,
+    pub(crate) ttl: Duration,
     /// `-c NAME`: only a container of that name.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
 }
 
 /// What reuse found in a pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reuse {
+pub(crate) enum Reuse {
     /// A running container to exec into.
     Running(String),
     /// One that is starting: wait for it instead of adding another.
@@ -183,7 +183,7 @@ pub enum Reuse {
 /// A kept container younger than this whose status does not say Running yet is taken to be
 /// starting: the kubelet reports Running only at its next relist, up to a second after the
 /// start, and a script's next command often comes sooner.
-pub const STARTING_WINDOW: Duration = Duration::from_secs(120);
+pub(crate) const STARTING_WINDOW: Duration = Duration::from_secs(120);
 
 fn is_starting(r: &Record, now: Timestamp) -> bool {
     matches!(&r.state, State::Waiting(w) if w == "NoStatus" || w == "ContainerCreating")
@@ -192,7 +192,7 @@ fn is_starting(r: &Record, now: Timestamp) -> bool {
 
 /// Why kept container `r` does not serve `req`, or `None` if it does (running or starting).
 /// Pure.
-pub fn why_not(r: &Record, req: &Request<'_>, now: Timestamp) -> Option<String> {
+pub(crate) fn why_not(r: &Record, req: &Request<'_>, now: Timestamp) -> Option<String> {
     if r.probe {
         return Some("it is a probe container".to_owned());
     }
@@ -241,7 +241,7 @@ pub fn why_not(r: &Record, req: &Request<'_>, now: Timestamp) -> Option<String> 
 
 /// The kept container of `pod` to use for `req`: the most recently added running one, else the
 /// most recent one still starting. Pure.
-pub fn find(pod: &Pod, req: &Request<'_>, now: Timestamp) -> Reuse {
+pub(crate) fn find(pod: &Pod, req: &Request<'_>, now: Timestamp) -> Reuse {
     let mut skipped = Vec::new();
     let mut starting = None;
     for r in records(pod).into_iter().rev() {

@@ -13,20 +13,20 @@ use crate::plan::pss::violations;
 
 /// What the cluster told us about a 403 on the PATCH.
 #[derive(Debug, Clone, Default)]
-pub struct RefusalFacts {
+pub(crate) struct RefusalFacts {
     /// `Some(true)`: RBAC allows the PATCH (so admission refused); `None`: could not ask.
-    pub rbac_allows: Option<bool>,
+    pub(crate) rbac_allows: Option<bool>,
     /// RBAC denies it for this pod but grants it for others, by name.
-    pub named_only: Option<NamedOnly>,
+    pub(crate) named_only: Option<NamedOnly>,
     /// The namespace's enforced Pod Security level, if readable.
-    pub level: Option<Level>,
+    pub(crate) level: Option<Level>,
     /// The server's message, shown (never parsed) when nothing structured explains it.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// Turns the facts into the error to show. `container_for(profile)` builds our debug container
 /// with another profile, to find one that passes. Pure.
-pub fn explain_forbidden(
+pub(crate) fn explain_forbidden(
     facts: &RefusalFacts,
     profile: Profile,
     namespace: &str,
@@ -100,7 +100,7 @@ pub fn explain_forbidden(
 }
 
 /// The resource names that `rules` grant `verb` on `resource` (core group) for. Pure.
-pub fn names_granted(rules: &[ResourceRule], verb: &str, resource: &str) -> Vec<String> {
+pub(crate) fn names_granted(rules: &[ResourceRule], verb: &str, resource: &str) -> Vec<String> {
     let any = |list: &[String], want: &str| list.iter().any(|x| x == want || x == "*");
     let mut names: Vec<String> = rules
         .iter()

@@ -7,17 +7,17 @@
 
 /// Script sources (see docs/entry-script.md).
 mod sources {
-    pub const COMMON: &str = include_str!("sh/common.sh");
-    pub const TARGET: &str = include_str!("sh/target.sh");
-    pub const KEEPALIVE: &str = include_str!("sh/keepalive.sh");
-    pub const SESSION: &str = include_str!("sh/session.sh");
-    pub const PROBE: &str = include_str!("sh/probe.sh");
+    pub(crate) const COMMON: &str = include_str!("sh/common.sh");
+    pub(crate) const TARGET: &str = include_str!("sh/target.sh");
+    pub(crate) const KEEPALIVE: &str = include_str!("sh/keepalive.sh");
+    pub(crate) const SESSION: &str = include_str!("sh/session.sh");
+    pub(crate) const PROBE: &str = include_str!("sh/probe.sh");
 }
 
 /// `main` with the functions of `libs` before its code, without comment and blank lines (every
 /// debug container stays in the pod spec for the pod's life, and every exec carries its script
 /// in its URL): the first line of `main`, its title, stays. Pure.
-pub fn compose(main: &str, libs: &[&str]) -> String {
+pub(crate) fn compose(main: &str, libs: &[&str]) -> String {
     let mut lines = main.lines();
     let mut out = String::with_capacity(main.len());
     if let Some(title) = lines.next() {
@@ -37,21 +37,21 @@ pub fn compose(main: &str, libs: &[&str]) -> String {
 
 /// The main process of every debug container, as it goes into the spec (before
 /// [`kubelet_literal`]).
-pub fn keep_alive_script() -> &'static str {
+pub(crate) fn keep_alive_script() -> &'static str {
     static SCRIPT: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| compose(sources::KEEPALIVE, &[sources::COMMON]));
     &SCRIPT
 }
 
 /// The script every session runs through exec.
-pub fn session_script() -> &'static str {
+pub(crate) fn session_script() -> &'static str {
     static SCRIPT: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| compose(sources::SESSION, &[sources::COMMON, sources::TARGET]));
     &SCRIPT
 }
 
-/// The script of the probe container ([`probe_container`]).
-pub fn probe_script() -> &'static str {
+/// The script of the probe container ([`crate::plan::container::probe_container`]).
+pub(crate) fn probe_script() -> &'static str {
     static SCRIPT: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| compose(sources::PROBE, &[sources::TARGET]));
     &SCRIPT
@@ -60,19 +60,19 @@ pub fn probe_script() -> &'static str {
 /// `s` as the kubelet must see it to pass it on unchanged: every `$` doubled, since the kubelet
 /// expands `$(NAME)` to the value of variable NAME and `$$` to `$` in command, args and env
 /// values. Pure.
-pub fn kubelet_literal(s: &str) -> String {
+pub(crate) fn kubelet_literal(s: &str) -> String {
     s.replace('$', "$$")
 }
 
 /// How a session runs in the container (`$0` of the session script).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecMode {
+pub(crate) enum ExecMode {
     /// A shell, or a command with the client's stdin (a [`ExecMode::Lease`] watches it).
     Session,
     /// A command without input: its stdin is its own lease.
     Command,
     /// Holds session `id` until the client is gone, then ends that session, and the container
-    /// too when it ends with its session ([`Mode::Session`]).
+    /// too when it ends with its session ([`crate::plan::container::Mode::Session`]).
     Lease { ends_container: bool },
 }
 
@@ -94,7 +94,7 @@ impl ExecMode {
 /// The exec argv of a session: the session script, its mode, the session's ID, the target
 /// container's runtime ID when the pod shares one PID namespace, then `command` (none: a
 /// shell). Exec commands reach the process as they are (no kubelet expansion). Pure.
-pub fn exec_command(
+pub(crate) fn exec_command(
     mode: ExecMode,
     session_id: &str,
     target_runtime_id: Option<&str>,

@@ -8,14 +8,14 @@ use k8s_openapi::api::core::v1::Pod;
 /// manager listing every field it set, so it grows with each debug container as the spec does)
 /// and kubectl's last-applied configuration (a copy of the spec). Pure. A run over many pods
 /// holds them all, and debug containers are never removed from a pod.
-pub fn slim(pod: &mut Pod) {
+pub(crate) fn slim(pod: &mut Pod) {
     pod.metadata.managed_fields = None;
     if let Some(a) = pod.metadata.annotations.as_mut() {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
 }
 
-pub fn slimmed(pod: &Pod) -> Pod {
+pub(crate) fn slimmed(pod: &Pod) -> Pod {
     let mut p = pod.clone();
     crate::plan::slim::slim(&mut p);
     p

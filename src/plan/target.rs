@@ -12,15 +12,15 @@ use crate::cli::target::TargetRef;
 use crate::error::Error;
 
 /// Annotation kubectl uses to name a pod's default container.
-pub const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
+pub(crate) const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
 
 /// Whether a pod read after a session is gone: not found (`None`), or being deleted. Pure.
-pub fn is_gone(pod: Option<&Pod>) -> bool {
+pub(crate) fn is_gone(pod: Option<&Pod>) -> bool {
     pod.is_none_or(|p| p.metadata.deletion_timestamp.is_some())
 }
 
 /// Refuses a pod that cannot host an ephemeral container: being deleted, or not `Running`.
-pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
+pub(crate) fn check_pod_running(pod: &Pod) -> Result<(), Error> {
     let name = pod.name_any();
     if pod.metadata.deletion_timestamp.is_some() {
         return Err(Error::PodNotRunning {
@@ -44,7 +44,7 @@ pub fn check_pod_running(pod: &Pod) -> Result<(), Error> {
 
 /// The target container: `requested` (from `--target` or the `/CONTAINER` suffix), else the
 /// default-container annotation, else the only container.
-pub fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, Error> {
+pub(crate) fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, Error> {
     let pod_name = pod.name_any();
     let names: Vec<String> = pod
         .spec
@@ -81,7 +81,7 @@ pub fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, Er
 
 /// Refuses a target container that is not running (the debug container would share the
 /// process namespace of nothing).
-pub fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> {
+pub(crate) fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> {
     let status = pod
         .status
         .as_ref()
@@ -99,7 +99,7 @@ pub fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> 
 }
 
 /// A short human description of a container state.
-pub fn describe_state(state: Option<&ContainerState>) -> String {
+pub(crate) fn describe_state(state: Option<&ContainerState>) -> String {
     let Some(state) = state else {
         return "without status".to_owned();
     };
@@ -120,7 +120,7 @@ pub fn describe_state(state: Option<&ContainerState>) -> String {
 }
 
 /// A label selector in the string form the list API takes.
-pub fn selector_string(sel: &LabelSelector) -> Result<String, String> {
+pub(crate) fn selector_string(sel: &LabelSelector) -> Result<String, String> {
     let mut parts = Vec::new();
     for (k, v) in sel.match_labels.iter().flatten() {
         parts.push(format!("{k}={v}"));
@@ -150,14 +150,14 @@ fn is_ready(pod: &Pod) -> bool {
 }
 
 /// Running and not being deleted. Pure.
-pub fn is_running(pod: &Pod) -> bool {
+pub(crate) fn is_running(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_none()
         && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
 }
 
 /// Chooses a running, ready pod of a workload: the oldest one (then by name), so repeated runs
 /// land in the same pod while it lives.
-pub fn choose_pod<'a>(pods: &'a [Pod], workload: &TargetRef) -> Result<&'a Pod, Error> {
+pub(crate) fn choose_pod<'a>(pods: &'a [Pod], workload: &TargetRef) -> Result<&'a Pod, Error> {
     let mut candidates: Vec<&Pod> = pods
         .iter()
         .filter(|p| is_running(p) && is_ready(p))
@@ -192,9 +192,9 @@ pub(crate) mod fixtures {
     };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
-    pub struct PodBuilder(pub Pod);
+    pub(crate) struct PodBuilder(pub Pod);
 
-    pub fn pod(name: &str) -> PodBuilder {
+    pub(crate) fn pod(name: &str) -> PodBuilder {
         PodBuilder(Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
@@ -211,7 +211,7 @@ pub(crate) mod fixtures {
     }
 
     impl PodBuilder {
-        pub fn container(mut self, name: &str) -> Self {
+        pub(crate) fn container(mut self, name: &str) -> Self {
             self.spec().containers.push(Container {
                 name: name.into(),
                 image: Some("app:1".into()),
@@ -231,7 +231,7 @@ pub(crate) mod fixtures {
                 });
             self
         }
-        pub fn init_container(mut self, name: &str) -> Self {
+        pub(crate) fn init_container(mut self, name: &str) -> Self {
             self.spec()
                 .init_containers
                 .get_or_insert_with(Vec::new)
@@ -241,7 +241,7 @@ pub(crate) mod fixtures {
                 });
             self
         }
-        pub fn ephemeral(mut self, name: &str) -> Self {
+        pub(crate) fn ephemeral(mut self, name: &str) -> Self {
             self.spec()
                 .ephemeral_containers
                 .get_or_insert_with(Vec::new)
@@ -251,7 +251,7 @@ pub(crate) mod fixtures {
                 });
             self
         }
-        pub fn waiting(mut self, container: &str, reason: &str) -> Self {
+        pub(crate) fn waiting(mut self, container: &str, reason: &str) -> Self {
             self.set_state(
                 container,
                 ContainerState {
@@ -264,7 +264,7 @@ pub(crate) mod fixtures {
             );
             self
         }
-        pub fn terminated(mut self, container: &str, code: i32) -> Self {
+        pub(crate) fn terminated(mut self, container: &str, code: i32) -> Self {
             self.set_state(
                 container,
                 ContainerState {
@@ -278,16 +278,16 @@ pub(crate) mod fixtures {
             );
             self
         }
-        pub fn phase(mut self, phase: &str) -> Self {
+        pub(crate) fn phase(mut self, phase: &str) -> Self {
             self.status().phase = Some(phase.into());
             self
         }
-        pub fn deleting(mut self) -> Self {
+        pub(crate) fn deleting(mut self) -> Self {
             self.0.metadata.deletion_timestamp =
                 Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
             self
         }
-        pub fn ready(mut self, ready: bool) -> Self {
+        pub(crate) fn ready(mut self, ready: bool) -> Self {
             self.status().conditions = Some(vec![PodCondition {
                 type_: "Ready".into(),
                 status: if ready { "True" } else { "False" }.into(),
@@ -295,13 +295,13 @@ pub(crate) mod fixtures {
             }]);
             self
         }
-        pub fn created(mut self, secs: i64) -> Self {
+        pub(crate) fn created(mut self, secs: i64) -> Self {
             self.0.metadata.creation_timestamp = Some(Time(
                 k8s_openapi::jiff::Timestamp::from_second(secs).unwrap(),
             ));
             self
         }
-        pub fn annotation(mut self, k: &str, v: &str) -> Self {
+        pub(crate) fn annotation(mut self, k: &str, v: &str) -> Self {
             self.0
                 .metadata
                 .annotations
@@ -309,11 +309,11 @@ pub(crate) mod fixtures {
                 .insert(k.into(), v.into());
             self
         }
-        pub fn pod_security(mut self, sc: PodSecurityContext) -> Self {
+        pub(crate) fn pod_security(mut self, sc: PodSecurityContext) -> Self {
             self.spec().security_context = Some(sc);
             self
         }
-        pub fn container_security(mut self, container: &str, sc: SecurityContext) -> Self {
+        pub(crate) fn container_security(mut self, container: &str, sc: SecurityContext) -> Self {
             if let Some(c) = self
                 .spec()
                 .containers
@@ -324,7 +324,7 @@ pub(crate) mod fixtures {
             }
             self
         }
-        pub fn build(self) -> Pod {
+        pub(crate) fn build(self) -> Pod {
             self.0
         }
 

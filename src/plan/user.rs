@@ -9,13 +9,13 @@ use k8s_openapi::api::core::v1::{EphemeralContainer, Pod};
 use crate::plan::env::PROBE_ENV;
 
 /// UID used for a must-run-as-non-root pod when the target's UID is unknown.
-pub const FALLBACK_UID: i64 = 65532;
+pub(crate) const FALLBACK_UID: i64 = 65532;
 
 /// A UID and a GID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ids {
-    pub uid: i64,
-    pub gid: i64,
+    pub(crate) uid: i64,
+    pub(crate) gid: i64,
 }
 
 impl std::fmt::Display for Ids {
@@ -24,7 +24,7 @@ impl std::fmt::Display for Ids {
     }
 }
 
-/// What a probe container ([`probe_container`]) read of the target's user.
+/// What a probe container ([`crate::plan::container::probe_container`]) read of the target's user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probed {
     /// No probe has run (or none is needed).
@@ -37,7 +37,7 @@ pub enum Probed {
 /// The target container's runtime ID (`containerd://ID` without its scheme) when the pod shares
 /// one PID namespace: the target's main process is then not PID 1, and the session script finds
 /// it by this ID in `/proc/PID/cgroup`. `None` otherwise. Pure.
-pub fn target_runtime_id(pod: &Pod, target: &str) -> Option<String> {
+pub(crate) fn target_runtime_id(pod: &Pod, target: &str) -> Option<String> {
     let shared = pod
         .spec
         .as_ref()
@@ -62,7 +62,7 @@ pub fn target_runtime_id(pod: &Pod, target: &str) -> Option<String> {
 /// (`status.containerStatuses[].user`, containerd 2.0+; KEP-3619), else `runAsUser` and
 /// `runAsGroup` of the container or the pod. A UID without a GID is not enough: the GID then
 /// comes from the image, which the API never sees. The `&str` says where it came from. Pure.
-pub fn target_ids(pod: &Pod, target: &str) -> Option<(Ids, &'static str)> {
+pub(crate) fn target_ids(pod: &Pod, target: &str) -> Option<(Ids, &'static str)> {
     let reported = pod
         .status
         .as_ref()
@@ -98,7 +98,7 @@ pub fn target_ids(pod: &Pod, target: &str) -> Option<(Ids, &'static str)> {
 /// What a probe container of ours said about the user of `target`, if one ran (the most recent
 /// that ended): its termination message `UID GID`, or why it could not tell. A probe that is
 /// still running or was never added is [`Probed::NotYet`]. Pure.
-pub fn probe_outcome(pod: &Pod, target: &str) -> Probed {
+pub(crate) fn probe_outcome(pod: &Pod, target: &str) -> Probed {
     let Some(spec) = pod.spec.as_ref() else {
         return Probed::NotYet;
     };
@@ -141,7 +141,7 @@ pub fn probe_outcome(pod: &Pod, target: &str) -> Probed {
 
 /// A user for a debug container tried before its real one is known (a dry run): the pod's
 /// non-zero `runAsUser`, else [`FALLBACK_UID`], as UID and GID. Pure.
-pub fn provisional_ids(pod: &Pod) -> Ids {
+pub(crate) fn provisional_ids(pod: &Pod) -> Ids {
     let uid = pod
         .spec
         .as_ref()
@@ -154,7 +154,7 @@ pub fn provisional_ids(pod: &Pod) -> Ids {
 
 /// Whether the debug container will run as a non-root user: it must (`runAsNonRoot` on it or
 /// on the pod), or the pod gives it a non-zero `runAsUser`.
-pub fn runs_as_non_root(c: &EphemeralContainer, pod: &Pod) -> bool {
+pub(crate) fn runs_as_non_root(c: &EphemeralContainer, pod: &Pod) -> bool {
     let own = c.security_context.as_ref();
     let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
     let must = match own.and_then(|s| s.run_as_non_root) {

@@ -25,25 +25,23 @@ use crate::cli::target::Kind;
 use crate::cli::target::parse_target;
 
 /// cobra's `ShellCompDirective` bits.
-pub mod directive {
+pub(crate) mod directive {
     /// Let the shell do its default (file names when there are no candidates).
-    pub const DEFAULT: u32 = 0;
-    /// An error: the shell completes nothing.
-    pub const ERROR: u32 = 1;
+    pub(crate) const DEFAULT: u32 = 0;
     /// No space after the completed word (e.g. after `deploy/`).
-    pub const NO_SPACE: u32 = 2;
+    pub(crate) const NO_SPACE: u32 = 2;
     /// No file names when there are no candidates.
-    pub const NO_FILE_COMP: u32 = 4;
+    pub(crate) const NO_FILE_COMP: u32 = 4;
 }
 
 /// How long a completion may wait for the cluster, connection included.
-pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The first words that are not TARGETs.
-pub const SUBCOMMANDS: [&str; 2] = ["list", "completion"];
+pub(crate) const SUBCOMMANDS: [&str; 2] = ["list", "completion"];
 
 /// Shells for `completion SHELL`.
-pub const SHELLS: [&str; 4] = ["bash", "zsh", "fish", "powershell"];
+pub(crate) const SHELLS: [&str; 4] = ["bash", "zsh", "fish", "powershell"];
 
 /// Kind prefixes offered for a TARGET.
 const KIND_PREFIXES: [&str; 6] = ["pod/", "deploy/", "sts/", "ds/", "rs/", "job/"];
@@ -79,7 +77,8 @@ impl Reply {
     }
 
     /// The candidates without descriptions.
-    pub fn values(&self) -> Vec<&str> {
+    #[cfg(test)]
+    fn values(&self) -> Vec<&str> {
         self.candidates
             .iter()
             .map(|c| c.split('\t').next().unwrap_or_default())
@@ -101,7 +100,7 @@ pub struct Typed {
 
 impl Typed {
     /// As the tool's own [`Connection`] (no request timeout: [`LOOKUP_TIMEOUT`] bounds it all).
-    pub fn connection(&self) -> Connection {
+    pub(crate) fn connection(&self) -> Connection {
         Connection {
             kubeconfig: self.kubeconfig.as_ref().map(PathBuf::from),
             context: self.context.clone(),

@@ -214,7 +214,7 @@ async fn one(
 }
 
 /// Runs the command in every selected pod; returns the exit code (see [`exit_code`]).
-pub async fn run(
+pub(crate) async fn run(
     cluster: &Cluster,
     options: &Options,
     pods: &Pods,

@@ -18,14 +18,14 @@ use crate::plan::records::{Record, age, records, ttl_left};
 
 /// One row: a debug container in a pod.
 #[derive(Debug, Clone)]
-pub struct Row {
-    pub namespace: String,
-    pub pod: String,
-    pub record: Record,
+pub(crate) struct Row {
+    pub(crate) namespace: String,
+    pub(crate) pod: String,
+    pub(crate) record: Record,
 }
 
 /// Rows of every pod, in namespace, pod, spec order. Pure.
-pub fn rows(pods: &[Pod]) -> Vec<Row> {
+pub(crate) fn rows(pods: &[Pod]) -> Vec<Row> {
     let mut out: Vec<Row> = pods
         .iter()
         .flat_map(|p| {
@@ -47,7 +47,7 @@ fn secs(d: Option<Duration>) -> Value {
 }
 
 /// The `-o json` document. Pure.
-pub fn document(rows: &[Row], now: Timestamp) -> Value {
+pub(crate) fn document(rows: &[Row], now: Timestamp) -> Value {
     json!({
         "apiVersion": "distroless-debug/v1",
         "kind": "DebugContainerList",
@@ -73,7 +73,7 @@ pub fn document(rows: &[Row], now: Timestamp) -> Value {
 }
 
 /// The table, kubectl style (columns padded, `<none>` for missing values). Pure.
-pub fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> String {
+pub(crate) fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> String {
     let dash = |s: Option<&str>| s.filter(|s| !s.is_empty()).unwrap_or("<none>").to_owned();
     let mut lines: Vec<Vec<String>> = vec![
         [
@@ -157,7 +157,7 @@ async fn pods(cluster: &Cluster, pods: &Pods) -> Result<Vec<Pod>, Error> {
 }
 
 /// Prints the debug containers; exit code 0 (also when there are none).
-pub async fn run(
+pub(crate) async fn run(
     cluster: &Cluster,
     which: &Pods,
     output: Output,

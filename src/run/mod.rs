@@ -5,17 +5,17 @@ use crate::error::Error;
 use crate::output::Printer;
 use crate::plan::custom::Custom;
 
-pub mod complete;
-pub mod fanout;
-pub mod list;
-pub mod one;
-pub mod prepare;
-pub mod report;
-pub mod resolve;
-pub mod wait;
+pub(crate) mod complete;
+pub(crate) mod fanout;
+pub(crate) mod list;
+pub(crate) mod one;
+pub(crate) mod prepare;
+pub(crate) mod report;
+pub(crate) mod resolve;
+pub(crate) mod wait;
 
 /// Reads and checks `--custom` (before any API call: a bad file is a usage error).
-pub fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
+pub(crate) fn load_custom(options: &Options) -> Result<Option<Custom>, Error> {
     let Some(path) = &options.container.custom else {
         return Ok(None);
     };

@@ -7,7 +7,7 @@ use crate::output::Printer;
 use crate::run::prepare::Prepared;
 
 /// The session in a prepared debug container, on this process's terminal.
-pub async fn session_for(
+pub(crate) async fn session_for(
     cluster: &Cluster,
     options: &Options,
     prepared: &Prepared,

@@ -23,7 +23,7 @@ pub struct Prepared {
     pub container: String,
     /// The target container.
     pub target: String,
-    /// See [`crate::plan::container::target_runtime_id`].
+    /// See [`crate::plan::user::target_runtime_id`].
     pub target_runtime_id: Option<String>,
     /// An existing container was chosen instead of adding one.
     pub reused: bool,
@@ -33,7 +33,7 @@ pub struct Prepared {
 
 /// Whether a new container is kept for reuse: always for a COMMAND, for a shell only with
 /// `--keep` (a shell's container otherwise ends with it). Pure.
-pub fn mode_for(options: &Options) -> crate::plan::container::Mode {
+pub(crate) fn mode_for(options: &Options) -> crate::plan::container::Mode {
     if options.session.is_shell() && !options.keep {
         crate::plan::container::Mode::Session
     } else {
@@ -42,9 +42,9 @@ pub fn mode_for(options: &Options) -> crate::plan::container::Mode {
 }
 
 /// The target pod as read, and the watch that read it if it is still open.
-pub struct PodRead<'a> {
-    pub pod: &'a Pod,
-    pub watch: Option<crate::api::watch::PodWatch>,
+pub(crate) struct PodRead<'a> {
+    pub(crate) pod: &'a Pod,
+    pub(crate) watch: Option<crate::api::watch::PodWatch>,
 }
 
 /// Resolve, then reuse or inject and wait: everything before the session. For a pod: one watch
@@ -96,7 +96,7 @@ pub async fn prepare(
 /// [`prepare`] for a pod already read. `exec_checked`: the outcome of [`crate::api::reviews::check_exec`] if
 /// it was made already; otherwise it is made before any PATCH.
 #[allow(clippy::too_many_arguments)]
-pub async fn prepare_in(
+pub(crate) async fn prepare_in(
     cluster: &Cluster,
     read: PodRead<'_>,
     requested_target: Option<&str>,

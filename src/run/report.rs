@@ -16,35 +16,35 @@ use crate::output::Printer;
 
 /// What happened in one pod.
 #[derive(Debug, Clone, Default)]
-pub struct PodOutcome {
-    pub namespace: String,
-    pub pod: String,
+pub(crate) struct PodOutcome {
+    pub(crate) namespace: String,
+    pub(crate) pod: String,
     /// The target container.
-    pub container: Option<String>,
-    pub debug_container: Option<String>,
-    pub reused: Option<bool>,
-    pub exit_code: Option<i32>,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub(crate) container: Option<String>,
+    pub(crate) debug_container: Option<String>,
+    pub(crate) reused: Option<bool>,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     /// When work on this pod started, RFC 3339.
-    pub started_at: String,
-    pub prepare_ms: u64,
-    pub exec_ms: u64,
-    pub total_ms: u64,
-    pub error: Option<Failure>,
+    pub(crate) started_at: String,
+    pub(crate) prepare_ms: u64,
+    pub(crate) exec_ms: u64,
+    pub(crate) total_ms: u64,
+    pub(crate) error: Option<Failure>,
 }
 
 /// A per-pod failure, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub reason: &'static str,
-    pub message: String,
-    pub hint: Option<String>,
-    pub exit_code: u8,
+pub(crate) struct Failure {
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) exit_code: u8,
 }
 
 impl Failure {
-    pub fn from_error(e: &Error) -> Failure {
+    pub(crate) fn from_error(e: &Error) -> Failure {
         Failure {
             reason: e.kind(),
             message: e.to_string(),
@@ -55,15 +55,15 @@ impl Failure {
 }
 
 impl PodOutcome {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.error.is_none() && self.exit_code == Some(0)
     }
 
     /// What this pod contributes to the exit code: 0, the command's code, or the error's.
-    pub fn code(&self) -> u8 {
+    pub(crate) fn code(&self) -> u8 {
         match (&self.error, self.exit_code) {
             (Some(f), _) => f.exit_code,
-            (None, Some(c)) => crate::session::exit_code_from(c),
+            (None, Some(c)) => crate::session::exec::exit_code_from(c),
             (None, None) => EXIT_FAILURE,
         }
     }
@@ -73,7 +73,7 @@ impl PodOutcome {
 /// code of the first pod, by namespace then name, that did not succeed — the command's own
 /// exit code, or the plugin's error code (1) where it could not run. With one pod this is the
 /// single-pod rule. Pure.
-pub fn exit_code(outcomes: &[PodOutcome]) -> u8 {
+pub(crate) fn exit_code(outcomes: &[PodOutcome]) -> u8 {
     let mut sorted: Vec<&PodOutcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
     sorted
@@ -83,7 +83,7 @@ pub fn exit_code(outcomes: &[PodOutcome]) -> u8 {
 }
 
 /// The `[pod/NAME/CONTAINER]` prefix of text output.
-pub fn prefix(pod: &str, container: Option<&str>) -> String {
+pub(crate) fn prefix(pod: &str, container: Option<&str>) -> String {
     match container {
         Some(c) => format!("[pod/{pod}/{c}]"),
         None => format!("[pod/{pod}]"),
@@ -91,7 +91,7 @@ pub fn prefix(pod: &str, container: Option<&str>) -> String {
 }
 
 /// Standard base64 (RFC 4648, padded), for output that is not UTF-8.
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -106,7 +106,7 @@ fn bytes_field(obj: &mut serde_json::Map<String, Value>, key: &str, bytes: &[u8]
 }
 
 /// One pod's JSON object (see docs/scripting.md for the schema). Pure.
-pub fn to_json(o: &PodOutcome) -> Value {
+pub(crate) fn to_json(o: &PodOutcome) -> Value {
     let mut v = json!({
         "pod": o.pod,
         "namespace": o.namespace,
@@ -129,14 +129,14 @@ pub fn to_json(o: &PodOutcome) -> Value {
 
 /// Counts for the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counts {
-    pub pods: usize,
-    pub succeeded: usize,
-    pub non_zero: usize,
-    pub failed: usize,
+pub(crate) struct Counts {
+    pub(crate) pods: usize,
+    pub(crate) succeeded: usize,
+    pub(crate) non_zero: usize,
+    pub(crate) failed: usize,
 }
 
-pub fn counts(outcomes: &[PodOutcome]) -> Counts {
+pub(crate) fn counts(outcomes: &[PodOutcome]) -> Counts {
     let mut c = Counts {
         pods: outcomes.len(),
         ..Counts::default()
@@ -154,7 +154,7 @@ pub fn counts(outcomes: &[PodOutcome]) -> Counts {
 }
 
 /// The `-o json` document. Pure.
-pub fn document(outcomes: &[PodOutcome], elapsed: Duration) -> Value {
+pub(crate) fn document(outcomes: &[PodOutcome], elapsed: Duration) -> Value {
     let mut sorted: Vec<&PodOutcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
     let c = counts(outcomes);
@@ -174,7 +174,7 @@ pub fn document(outcomes: &[PodOutcome], elapsed: Duration) -> Value {
 }
 
 /// The summary line for stderr. Pure.
-pub fn summary(outcomes: &[PodOutcome], elapsed: Duration) -> String {
+pub(crate) fn summary(outcomes: &[PodOutcome], elapsed: Duration) -> String {
     let c = counts(outcomes);
     format!(
         "{} pod{}: {} succeeded, {} exited non-zero, {} failed ({})",
@@ -188,7 +188,7 @@ pub fn summary(outcomes: &[PodOutcome], elapsed: Duration) -> String {
 }
 
 /// Where one pod's output goes: captured (JSON), or written line by line with a prefix.
-pub struct Sink {
+pub(crate) struct Sink {
     pub(crate) printer: Printer,
     pub(crate) prefix: Option<String>,
     pub(crate) to_stderr: bool,
@@ -253,7 +253,7 @@ impl Drop for Sink {
 }
 
 /// What to show when one pod is done.
-pub fn report(printer: &Printer, output: Output, o: &PodOutcome) {
+pub(crate) fn report(printer: &Printer, output: Output, o: &PodOutcome) {
     let pfx = prefix(&o.pod, o.container.as_deref());
     match output {
         Output::Jsonl => {

@@ -18,18 +18,18 @@ use crate::output::Printer;
 use crate::plan::target::choose_pod;
 
 /// What one TARGET (or the selector, or the namespace) stands for.
-pub struct Found {
+pub(crate) struct Found {
     /// The TARGET; `None` for `-l` or every pod.
-    pub target: Option<TargetRef>,
+    pub(crate) target: Option<TargetRef>,
     /// Its pods, or why there are none. A LIST's pods are as listed, running or not.
-    pub pods: Result<Vec<Pod>, Error>,
+    pub(crate) pods: Result<Vec<Pod>, Error>,
     /// The pods came from a LIST (a selector, or a workload's every pod), not a choice.
-    pub listed: bool,
+    pub(crate) listed: bool,
 }
 
 /// The pod `target` names: the pod (one GET), or the workload's chosen pod (GET the workload,
 /// LIST its pods).
-pub async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<Pod, Error> {
+pub(crate) async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<Pod, Error> {
     if target.kind == Kind::Pod {
         return get_pod(cluster, &target.name).await;
     }
@@ -39,7 +39,7 @@ pub async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<Pod, Er
 }
 
 /// The pods of `target`: [`target_pod`], or with `every` all of a workload's pods.
-pub async fn target_pods(
+pub(crate) async fn target_pods(
     cluster: &Cluster,
     target: &TargetRef,
     every: bool,
@@ -52,7 +52,7 @@ pub async fn target_pods(
 }
 
 /// Every TARGET resolved at once (or the one LIST of a selector or namespace), in order.
-pub async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
+pub(crate) async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
     match pods {
         Pods::Targets { targets, all_pods } => {
             futures::future::join_all(targets.iter().map(|t| async move {
@@ -82,7 +82,7 @@ pub async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
 
 /// The pod of a single session, and the watch that read it if it stays open for the wait
 /// ([`crate::api::watch::read_and_watch`]); a workload's pod is named on stderr.
-pub async fn resolve_one(
+pub(crate) async fn resolve_one(
     cluster: &Cluster,
     target: &TargetRef,
     printer: &Printer,

@@ -22,7 +22,7 @@ use crate::plan::progress::{ContainerEvent, Progress, Started, describe_waiting,
 
 /// Watches until the container runs or ends. `watch` is the pod's watch, its latest object the
 /// PATCH response ([`EventsFrom::Patch`]) or the pod read (a kept container still starting); it
-/// may be open already ([`read_and_watch`]).
+/// may be open already ([`crate::api::watch::read_and_watch`]).
 ///
 /// Two sources race, both watches opened at once:
 /// - the pod's status, which is authoritative (Running, Terminated, the kubelet's failure
@@ -34,7 +34,7 @@ use crate::plan::progress::{ContainerEvent, Progress, Started, describe_waiting,
 ///   decides.
 ///
 /// Returns the pod watch too, still open.
-pub async fn until_started(
+pub(crate) async fn until_started(
     cluster: &Cluster,
     mut watch: PodWatch,
     name: &str,

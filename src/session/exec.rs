@@ -32,9 +32,9 @@ pub struct Plan<'a> {
     pub tty: bool,
     /// Forward our stdin (a shell, `-i`).
     pub stdin: bool,
-    /// See [`user::target_runtime_id`].
+    /// See [`crate::plan::user::target_runtime_id`].
     pub target_runtime_id: Option<&'a str>,
-    /// See [`names::session_id`].
+    /// See [`crate::plan::names::session_id`].
     pub session_id: &'a str,
     /// The container ends with this session (it was added for it and is not kept): the lease
     /// ends it too.
@@ -43,7 +43,7 @@ pub struct Plan<'a> {
 
 impl Plan<'_> {
     /// How the session script runs this plan: a command without input holds its own lease.
-    pub fn mode(&self) -> ExecMode {
+    pub(crate) fn mode(&self) -> ExecMode {
         if self.command.is_empty() || self.stdin || self.tty {
             ExecMode::Session
         } else {
@@ -57,7 +57,7 @@ impl Plan<'_> {
 }
 
 /// The exit code an exec Status reports. Pure.
-pub fn exit_code_of(status: Option<&Status>) -> Result<i32, String> {
+pub(crate) fn exit_code_of(status: Option<&Status>) -> Result<i32, String> {
     let Some(s) = status else {
         return Err("the connection ended without an exit status".to_owned());
     };
@@ -83,12 +83,12 @@ pub fn exit_code_of(status: Option<&Status>) -> Result<i32, String> {
 }
 
 /// A remote exit code as a process exit code: 0..=255 as is, anything else 1.
-pub fn exit_code_from(code: i32) -> u8 {
+pub(crate) fn exit_code_from(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
 }
 
 /// What an exit code above 128 usually means: the process died of signal code-128. Pure.
-pub fn signal_note(code: i32) -> Option<String> {
+pub(crate) fn signal_note(code: i32) -> Option<String> {
     let n = code.checked_sub(128).filter(|n| (1..=64).contains(n))?;
     let name = match n {
         1 => "SIGHUP".to_owned(),

@@ -12,14 +12,14 @@
 //!   drained within a bound after the status;
 //! - [`exec`]: the session and its lease, the exit code from the exec Status.
 
-pub mod exec;
-pub mod resize;
-pub mod signals;
-pub mod stdin;
-pub mod streams;
+pub(crate) mod exec;
+pub(crate) mod resize;
+pub(crate) mod signals;
+pub(crate) mod stdin;
+pub(crate) mod streams;
 #[cfg(feature = "test-hooks")]
-pub mod test_hooks;
-pub mod tty;
+pub(crate) mod test_hooks;
+pub(crate) mod tty;
 
-pub use exec::{Plan, exit_code_from, exit_code_of, run, signal_note};
+pub use exec::{Plan, run};
 pub use streams::{Io, StdinSource};

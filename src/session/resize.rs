@@ -9,7 +9,7 @@ use kube::api::TerminalSize;
 use super::signals::WindowChanges;
 
 /// The sizes to send first, for a terminal of `cols` x `rows`.
-pub fn initial_sizes(cols: u16, rows: u16) -> [(u16, u16); 2] {
+pub(crate) fn initial_sizes(cols: u16, rows: u16) -> [(u16, u16); 2] {
     [
         (cols.saturating_add(1), rows.saturating_add(1)),
         (cols, rows),
@@ -17,7 +17,7 @@ pub fn initial_sizes(cols: u16, rows: u16) -> [(u16, u16); 2] {
 }
 
 /// The local terminal's size, if there is one.
-pub fn current() -> Option<(u16, u16)> {
+pub(crate) fn current() -> Option<(u16, u16)> {
     crossterm::terminal::size()
         .ok()
         .filter(|(c, r)| *c > 0 && *r > 0)
@@ -29,7 +29,7 @@ async fn send(tx: &mut Sender<TerminalSize>, (width, height): (u16, u16)) -> boo
 
 /// Sends the initial sizes for `size`, then (if `follow`) one per SIGWINCH, until the session
 /// drops the task. The sender stays alive as long as the task.
-pub async fn follow(mut tx: Sender<TerminalSize>, size: Option<(u16, u16)>, follow: bool) {
+pub(crate) async fn follow(mut tx: Sender<TerminalSize>, size: Option<(u16, u16)>, follow: bool) {
     let Some((cols, rows)) = size else {
         std::future::pending::<()>().await;
         return;

@@ -14,7 +14,7 @@ fn signal_error(name: &'static str, number: u8) -> Error {
 /// Resolves when this process is asked to stop: SIGTERM, SIGHUP or SIGINT (Ctrl-C while the
 /// terminal is not raw; in raw mode Ctrl-C is a byte for the remote shell).
 #[cfg(unix)]
-pub async fn termination() -> Error {
+pub(crate) async fn termination() -> Error {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -32,19 +32,19 @@ pub async fn termination() -> Error {
 
 /// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-pub async fn termination() -> Error {
+pub(crate) async fn termination() -> Error {
     let _ = tokio::signal::ctrl_c().await;
     signal_error("SIGINT", 2)
 }
 
 /// Terminal size changes: `next()` resolves at each one, and never where they cannot be seen.
-pub struct WindowChanges {
+pub(crate) struct WindowChanges {
     #[cfg(unix)]
     inner: Option<tokio::signal::unix::Signal>,
 }
 
 impl WindowChanges {
-    pub fn new() -> WindowChanges {
+    pub(crate) fn new() -> WindowChanges {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -57,7 +57,7 @@ impl WindowChanges {
     }
 
     /// Waits for the next change; `false` when no more can come.
-    pub async fn next(&mut self) -> bool {
+    pub(crate) async fn next(&mut self) -> bool {
         #[cfg(unix)]
         if let Some(winch) = &mut self.inner {
             return winch.recv().await.is_some();

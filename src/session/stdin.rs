@@ -9,7 +9,7 @@ use std::io::Read;
 use tokio::sync::mpsc;
 
 /// Starts the reader thread. The receiver yields chunks; it closes at EOF or on a read error.
-pub fn spawn_reader() -> mpsc::Receiver<Vec<u8>> {
+pub(crate) fn spawn_reader() -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
     let spawned = std::thread::Builder::new()
         .name("stdin".to_owned())
@@ -21,7 +21,7 @@ pub fn spawn_reader() -> mpsc::Receiver<Vec<u8>> {
 }
 
 /// Copies `input` into `tx` until EOF, an error, or the receiver going away.
-pub fn read_into(mut input: impl Read, tx: &mpsc::Sender<Vec<u8>>) {
+pub(crate) fn read_into(mut input: impl Read, tx: &mpsc::Sender<Vec<u8>>) {
     let mut buf = vec![0u8; 8192];
     loop {
         match input.read(&mut buf) {

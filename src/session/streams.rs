@@ -16,7 +16,7 @@ use super::{resize, stdin};
 use crate::error::Error;
 
 /// How long output may keep flowing after the status arrived.
-pub const DRAIN: Duration = Duration::from_secs(2);
+pub(crate) const DRAIN: Duration = Duration::from_secs(2);
 
 /// Where the session's bytes come from and go to.
 pub struct Io<O, E> {
@@ -39,7 +39,7 @@ pub enum StdinSource {
 
 /// What the remote stdin carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StdinUse {
+pub(crate) enum StdinUse {
     /// Our stdin, then EOF.
     Forward,
     /// Nothing, held open until the process ends: its end (this process gone, the connection
@@ -49,7 +49,7 @@ pub enum StdinUse {
 
 /// The streams of an exec: stdin, stdout always, stderr apart unless a TTY merges it; 64 KiB
 /// buffers (kube's 1 KiB default throttles throughput).
-pub fn params(container: &str, tty: bool) -> AttachParams {
+pub(crate) fn params(container: &str, tty: bool) -> AttachParams {
     AttachParams {
         container: Some(container.to_owned()),
         stdin: true,
@@ -63,7 +63,7 @@ pub fn params(container: &str, tty: bool) -> AttachParams {
 }
 
 /// Raw mode for a TTY session, `None` otherwise; the terminal is restored when it drops.
-pub fn raw_mode(tty: bool) -> Result<Option<RawModeGuard>, Error> {
+pub(crate) fn raw_mode(tty: bool) -> Result<Option<RawModeGuard>, Error> {
     if !tty {
         return Ok(None);
     }
@@ -75,7 +75,7 @@ pub fn raw_mode(tty: bool) -> Result<Option<RawModeGuard>, Error> {
 
 /// Runs `process` with `io` until its status arrives (None: the connection was lost), then
 /// stops every stream task and the process's connection.
-pub async fn pump<O, E>(
+pub(crate) async fn pump<O, E>(
     process: &mut AttachedProcess,
     io: Io<O, E>,
     stdin_use: StdinUse,
@@ -135,7 +135,7 @@ async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, stdin_u
 }
 
 /// Copies one output stream until it ends or its destination fails.
-pub async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
+pub(crate) async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         match from.read(&mut buf).await {

@@ -7,10 +7,10 @@
 //! restored, message, exit code 101.
 
 /// The variable that arms the panic.
-pub const PANIC_ENV: &str = "DISTROLESS_DEBUG_TEST_PANIC";
+pub(crate) const PANIC_ENV: &str = "DISTROLESS_DEBUG_TEST_PANIC";
 
 /// Called by the session once the terminal is raw.
-pub fn after_raw_mode() {
+pub(crate) fn after_raw_mode() {
     match std::env::var(PANIC_ENV).as_deref() {
         Ok("session") => panic!("test hook: panic in the session after raw mode"),
         Ok("task") => {

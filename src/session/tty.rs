@@ -6,28 +6,24 @@ use std::io::{IsTerminal, Write};
 use std::sync::Once;
 
 /// Whether both stdin and stdout are terminals (raw mode makes sense only then).
-pub fn stdio_is_terminal() -> bool {
+pub(crate) fn stdio_is_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 /// Puts the terminal in raw mode until dropped.
-pub struct RawModeGuard {
+pub(crate) struct RawModeGuard {
     active: bool,
 }
 
 impl RawModeGuard {
     /// Raw mode if stdin and stdout are terminals; otherwise an inert guard.
-    pub fn new() -> std::io::Result<RawModeGuard> {
+    pub(crate) fn new() -> std::io::Result<RawModeGuard> {
         if !stdio_is_terminal() {
             return Ok(RawModeGuard { active: false });
         }
         install_restore_hook();
         crossterm::terminal::enable_raw_mode()?;
         Ok(RawModeGuard { active: true })
-    }
-
-    pub fn is_active(&self) -> bool {
-        self.active
     }
 }
 
@@ -53,13 +49,13 @@ fn install_restore_hook() {
 }
 
 /// Exit code after a panic, whatever the build's panic strategy (Rust's own code for it).
-pub const EXIT_PANIC: i32 = 101;
+pub(crate) const EXIT_PANIC: i32 = 101;
 
 /// Makes a panic, on any thread, end the process with [`EXIT_PANIC`] after restoring the
 /// terminal: cooked mode first (kdash's approach), then the panic message, then a line saying
 /// what happened. Ending the process matters for panics in spawned tasks: the runtime would
 /// catch them and the session would go on with the terminal already out of raw mode. Idempotent.
-pub fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
@@ -88,7 +84,7 @@ mod tests {
         // Test runners capture stdout: no terminal, so the guard must not touch anything.
         if !stdio_is_terminal() {
             let g = RawModeGuard::new().unwrap();
-            assert!(!g.is_active());
+            assert!(!g.active);
         }
     }
 }

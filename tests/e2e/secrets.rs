@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::harness::{Namespace, cluster, plugin_env_with, run_plugin, text};
 
 fn b64(data: &[u8]) -> String {
-    distroless_debug::run::report::base64(data)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 fn kubeconfig(server: &str, ca: &Path, user: &str) -> String {
