@@ -58,9 +58,10 @@ impl Custom {
     }
 }
 
-/// Merges `patch` into `base` like a strategic merge patch does for container fields: objects
-/// merge key by key, `null` deletes, `env` merges by `name` and `volumeMounts` by `mountPath`,
-/// other lists are replaced.
+/// Merges `patch` into `base` as a strategic merge patch does for a container (kubectl debug
+/// applies `--custom` that way): objects merge key by key, `null` deletes, the lists with a
+/// patch merge key in the API types merge by it (`env` by `name`, `volumeMounts` by
+/// `mountPath`, `volumeDevices` by `devicePath`), every other list (`envFrom` too) is replaced.
 pub(crate) fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
@@ -70,7 +71,7 @@ pub(crate) fn merge(base: &mut Value, patch: &Value) {
                     continue;
                 }
                 let key = match k.as_str() {
-                    "env" | "envFrom" => Some("name"),
+                    "env" => Some("name"),
                     "volumeMounts" => Some("mountPath"),
                     "volumeDevices" => Some("devicePath"),
                     _ => None,
@@ -140,6 +141,25 @@ mod tests {
         assert_eq!(
             base,
             json!({"a": {"c": 2, "d": 4}, "l": [3], "volumeMounts": [{"mountPath": "/x", "name": "v", "readOnly": true}, {"mountPath": "/y", "name": "w"}]})
+        );
+        // env merges by name; envFrom has no merge key and is replaced.
+        let mut base = json!({
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "envFrom": [{"configMapRef": {"name": "one"}}]
+        });
+        merge(
+            &mut base,
+            &json!({
+                "env": [{"name": "B", "value": "3"}, {"name": "C", "value": "4"}],
+                "envFrom": [{"secretRef": {"name": "two"}}]
+            }),
+        );
+        assert_eq!(
+            base,
+            json!({
+                "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}, {"name": "C", "value": "4"}],
+                "envFrom": [{"secretRef": {"name": "two"}}]
+            })
         );
     }
 }
