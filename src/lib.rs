@@ -38,10 +38,11 @@ mod session;
 
 // The binaries.
 pub use cli::Cli;
+pub use cli::complete::{command as cli_command, complete, script as completion_script};
 pub use cli::options::{DEFAULT_IMAGE, Environment, IMAGE_ENV, Options, Run};
 pub use error::Error;
 pub use output::{Captured, Printer};
-pub use run::complete::{Live, command as cli_command, complete, script as completion_script};
+pub use run::complete::Live;
 pub use run::run;
 
 // The integration tests: the fake API server's request sequences (`prepare`), the exec

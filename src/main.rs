@@ -73,12 +73,13 @@ fn completion(cli: &Cli) -> ExitCode {
             );
         }
     };
-    let mut out = Vec::new();
-    if let Err(e) = distroless_debug::completion_script(shell, &mut out) {
-        return fail(&printer, &Error::Usage(e));
+    match distroless_debug::completion_script(shell) {
+        Ok(script) => {
+            printer.data(&script);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&printer, &Error::Usage(e)),
     }
-    printer.data(&out);
-    ExitCode::SUCCESS
 }
 
 /// clap's account of a usage error, without its `error:` prefix and its pointer to `--help`:

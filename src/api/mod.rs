@@ -2,6 +2,7 @@
 
 pub(crate) mod events;
 pub(crate) mod exec;
+pub(crate) mod names;
 pub(crate) mod patch;
 pub(crate) mod pods;
 pub(crate) mod reviews;

@@ -1,6 +1,7 @@
 //! The command line: clap's definition, and the options it is validated into.
 
 pub(crate) mod args;
+pub(crate) mod complete;
 pub(crate) mod options;
 pub(crate) mod parse;
 pub(crate) mod selector;

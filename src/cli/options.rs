@@ -3,7 +3,7 @@
 //!
 //! Pure: the environment (terminals, `KUBECTL_DISTROLESS_DEBUG_IMAGE`) comes in as an
 //! [`Environment`] value so every rule is tested from flag strings. Anything wrong here is a
-//! usage error (exit code 2), as clap's own.
+//! usage error (exit code 2), as clap's own. More than half of the file is its tests.
 
 use std::path::PathBuf;
 use std::time::Duration;

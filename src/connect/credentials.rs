@@ -20,6 +20,9 @@
 //! refresh in the middle of a session would also run an interactive plugin while the terminal
 //! is raw and stdin belongs to the session. A credential that expires mid-run shows as a 401
 //! ("log in again") on the next request.
+//!
+//! One cohesive thing, client-go's exec protocol (versions, input, output, errors); about
+//! half of the file is its tests.
 
 use std::io::IsTerminal as _;
 use std::process::Stdio;

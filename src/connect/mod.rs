@@ -15,6 +15,8 @@
 //! - an exec credential plugin runs once, here, as kubectl runs it ([`credentials::resolve`]), before the
 //!   terminal goes raw, so its prompts and stderr reach the user; kube gets its result as
 //!   static credentials and never runs the plugin itself.
+//!
+//! More than half of the file is its tests.
 
 use std::future::Future;
 use std::time::Duration;

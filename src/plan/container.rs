@@ -17,6 +17,8 @@
 //! debug container that runs as non-root gets exactly the target's UID and GID
 //! ([`crate::plan::user::Ids`]), since reading `/proc/PID/root` of another process needs the same UID *and*
 //! GID, or CAP_SYS_PTRACE, which a non-root container does not have (kubernetes#105846).
+//!
+//! One cohesive thing, the spec of a debug container; more than half of the file is its tests.
 
 use k8s_openapi::api::core::v1::{EnvVar, EphemeralContainer, Pod, SecurityContext};
 use serde_json::Value;

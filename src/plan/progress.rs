@@ -1,5 +1,6 @@
 //! Where a debug container stands, from a pod object and the kubelet's events: pure
-//! classification for the wait (`run::wait`).
+//! classification for the wait (`run::wait`). Most of this file is its table tests, one per
+//! kubelet state and event reason.
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::api::WatchEvent;

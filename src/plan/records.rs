@@ -7,11 +7,13 @@
 //!
 //! Reuse keeps that record true: a running container kept for reuse
 //! (`DISTROLESS_DEBUG_KEEPALIVE=1`) is reused only for the same request — the same spec hash
-//! (image, target, profile, `--env`, `--custom`, script version: `spec::spec_hash`), the same
+//! (image, target, profile, `--env`, `--custom`, script version: `plan::container::spec_hash`), the same
 //! user and the same `--reason` — and only while its time to live left is between
 //! [`REUSE_MARGIN`] and the `--ttl` asked for, so a reused container never outlives what the user
 //! asked. One that is still starting ([`Reuse::Starting`]) is waited for rather than
 //! duplicated.
+//!
+//! Most of this file is its table tests: every reuse rule and every `list` field.
 
 use std::time::Duration;
 

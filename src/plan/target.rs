@@ -1,6 +1,7 @@
 //! What to debug: target references, the target container, and which pod of a workload.
 //!
-//! All pure. The API edges that fetch the pod, the workload and its pods are in `resolve`.
+//! All pure. The API edges that fetch the pod, the workload and its pods are in `api::pods`,
+//! called by `run::resolve`. Most of this file is its table tests.
 //! Refusals happen here, before anything is written to the cluster: an ephemeral container can
 //! never be removed, so we only add one to a pod and container that can actually host it.
 

@@ -8,47 +8,30 @@
 //! Exit codes (also in the README): `0` success, the remote command's own code when it ran,
 //! `1` a plugin or cluster error, `2` a usage error, `130` interrupted by Ctrl-C before the
 //! session started, `128+N` when the plugin itself got signal N (SIGTERM, SIGHUP).
+//!
+//! This module is the one [`Error`] enum, each variant with its message, its reason name and
+//! its hint side by side, so a new error is written in one place; [`classify()`] maps API
+//! failures to it and [`kubeconfig`] holds the kubeconfig and credential plugin details.
 
 use std::time::Duration;
 
-use kube::core::Status;
-
 use crate::model::{Level, Profile};
+
+mod classify;
+mod kubeconfig;
+
+pub(crate) use classify::{ApiCall, api_status, classify};
+pub use kubeconfig::{ExecFailure, KubeconfigEntry, NamedBy};
+use kubeconfig::{fmt_available, fmt_missing, fmt_plugin};
 
 /// Exit code for a plugin or cluster error.
 pub(crate) const EXIT_FAILURE: u8 = 1;
+
 /// Exit code for a usage error (bad flags, bad target syntax, bad `--custom` file).
 pub(crate) const EXIT_USAGE: u8 = 2;
+
 /// Exit code after Ctrl-C while resolving, injecting or waiting (128 + SIGINT).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
-
-/// The API call that failed: it decides what a 403 or a 404 means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiCall {
-    GetPod,
-    ListPods,
-    /// GET of a workload (`deployments.apps`, `jobs.batch`, ...).
-    GetWorkload {
-        resource: &'static str,
-    },
-    PatchEphemeralContainers,
-    WatchPod,
-    Exec,
-}
-
-impl ApiCall {
-    /// The RBAC verb and resource this call needs.
-    pub(crate) fn permission(&self) -> (&'static str, &'static str) {
-        match self {
-            ApiCall::GetPod => ("get", "pods"),
-            ApiCall::ListPods => ("list", "pods"),
-            ApiCall::GetWorkload { resource } => ("get", resource),
-            ApiCall::PatchEphemeralContainers => ("patch", "pods/ephemeralcontainers"),
-            ApiCall::WatchPod => ("watch", "pods"),
-            ApiCall::Exec => ("create", "pods/exec"),
-        }
-    }
-}
 
 /// Where a request went, for messages ("in namespace X, context Y").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,146 +47,6 @@ impl Scope {
             None => format!("namespace {:?}", self.namespace),
         }
     }
-}
-
-/// The kinds of kubeconfig entry that flags name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KubeconfigEntry {
-    Context,
-    Cluster,
-    User,
-}
-
-impl KubeconfigEntry {
-    fn noun(self) -> &'static str {
-        match self {
-            KubeconfigEntry::Context => "context",
-            KubeconfigEntry::Cluster => "cluster",
-            KubeconfigEntry::User => "user",
-        }
-    }
-
-    fn plural(self) -> &'static str {
-        match self {
-            KubeconfigEntry::Context => "contexts",
-            KubeconfigEntry::Cluster => "clusters",
-            KubeconfigEntry::User => "users",
-        }
-    }
-
-    /// The flag that picks one.
-    pub(crate) fn flag(self) -> &'static str {
-        match self {
-            KubeconfigEntry::Context => "--context",
-            KubeconfigEntry::Cluster => "--cluster",
-            KubeconfigEntry::User => "--user",
-        }
-    }
-}
-
-/// Where the name of a missing kubeconfig entry came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NamedBy {
-    /// `--context`, `--cluster` or `--user`.
-    Flag,
-    /// The kubeconfig's `current-context`.
-    CurrentContext,
-    /// The cluster of this context.
-    Context(String),
-}
-
-/// "no context "x" in the kubeconfig; contexts: a, b", or as named by the current context or
-/// a context.
-fn fmt_missing(
-    entry: KubeconfigEntry,
-    name: &str,
-    named_by: &NamedBy,
-    available: &[String],
-) -> String {
-    let what = match named_by {
-        NamedBy::Flag => format!("no {} {name:?} in the kubeconfig", entry.noun()),
-        NamedBy::CurrentContext => {
-            format!("current-context {name:?} names no context in the kubeconfig")
-        }
-        NamedBy::Context(context) => format!(
-            "context {context:?} names {} {name:?}, which is not in the kubeconfig",
-            entry.noun()
-        ),
-    };
-    format!("{what}; {}", fmt_available(entry, available))
-}
-
-fn fmt_available(entry: KubeconfigEntry, available: &[String]) -> String {
-    if available.is_empty() {
-        format!("it has no {}", entry.plural())
-    } else {
-        format!("{}: {}", entry.plural(), available.join(", "))
-    }
-}
-
-/// Why an exec credential plugin gave no credentials. Never holds what the plugin printed on
-/// stdout: that is where the credential is.
-#[derive(Debug, thiserror::Error)]
-pub enum ExecFailure {
-    #[error("command must be set")]
-    MissingCommand,
-    #[error("apiVersion must be set: client.authentication.k8s.io/v1 or v1beta1")]
-    MissingApiVersion,
-    #[error("unsupported apiVersion {0:?}: client.authentication.k8s.io/v1 or v1beta1")]
-    UnsupportedApiVersion(String),
-    #[error(
-        "interactiveMode must be set (Never, IfAvailable or Always) for client.authentication.k8s.io/v1"
-    )]
-    MissingInteractiveMode,
-    #[error("an env entry without a name")]
-    EnvWithoutName,
-    #[error("cannot be combined with an auth-provider in the same user entry")]
-    WithAuthProvider,
-    #[error("cannot run interactively (interactiveMode: Always): standard input is not a terminal")]
-    NotATerminal,
-    #[error("executable not found")]
-    NotFound,
-    #[error("cannot start: {0}")]
-    Start(#[source] std::io::Error),
-    #[error("failed with exit code {0}")]
-    Exit(i32),
-    #[error("was killed by signal {0}")]
-    Signal(i32),
-    #[error("printed nothing on stdout, where an ExecCredential was expected")]
-    EmptyOutput,
-    #[error("printed something that is not an ExecCredential on stdout (JSON or YAML)")]
-    NotAnExecCredential,
-    #[error("is configured for apiVersion {want}, but returned {}", got.as_deref().unwrap_or("another or none"))]
-    WrongApiVersion { want: String, got: Option<String> },
-    #[error("returned no status")]
-    NoStatus,
-    #[error("returned a malformed {0}")]
-    Malformed(&'static str),
-    #[error("returned neither a token nor a client certificate and key")]
-    NoCredential,
-    #[error("returned a client certificate or key, not both")]
-    HalfPair,
-    #[error("returned a client certificate or key that is not PEM")]
-    NotPem,
-}
-
-impl ExecFailure {
-    /// A mistake in the kubeconfig's exec section, which kubectl refuses too.
-    fn in_kubeconfig(&self) -> bool {
-        matches!(
-            self,
-            ExecFailure::MissingCommand
-                | ExecFailure::MissingApiVersion
-                | ExecFailure::UnsupportedApiVersion(_)
-                | ExecFailure::MissingInteractiveMode
-                | ExecFailure::EnvWithoutName
-                | ExecFailure::WithAuthProvider
-        )
-    }
-}
-
-fn fmt_plugin(command: Option<&str>) -> String {
-    command.map_or_else(|| "(no command)".to_owned(), |c| format!("{c:?}"))
 }
 
 /// A permission that a Role grants for some pods only (`resourceNames`), not for `pod`.
@@ -652,265 +495,9 @@ pub(crate) fn minimal_role(namespace: &str) -> String {
     )
 }
 
-/// The Status inside a kube error, if the server answered with one.
-pub(crate) fn api_status(err: &kube::Error) -> Option<&Status> {
-    match err {
-        kube::Error::Api(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// Classifies a failed API call. `pod` is the pod involved (for 404 messages).
-pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope) -> Error {
-    if let kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
-        code,
-    )) = &err
-    {
-        // A refused websocket upgrade carries only the HTTP status.
-        return match code.as_u16() {
-            403 => forbidden(&call, scope),
-            401 => Error::Unauthorized,
-            404 => Error::PodNotFound {
-                name: pod.to_owned(),
-                scope: scope.clone(),
-            },
-            _ => Error::Api { call, source: err },
-        };
-    }
-    let Some(status) = api_status(&err) else {
-        return match err {
-            kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Connect(err),
-            _ => Error::Api { call, source: err },
-        };
-    };
-    let details_name = status
-        .details
-        .as_ref()
-        .map(|d| d.name.as_str())
-        .unwrap_or_default();
-    match (status.code, status.reason.as_str()) {
-        (401, _) => Error::Unauthorized,
-        (403, _) => forbidden(&call, scope),
-        (404, _) => match &call {
-            ApiCall::PatchEphemeralContainers if details_name.is_empty() => {
-                Error::EphemeralUnsupported
-            }
-            ApiCall::GetWorkload { resource } => Error::WorkloadNotFound {
-                kind: (*resource).to_owned(),
-                name: details_name.to_owned(),
-                scope: scope.clone(),
-            },
-            _ => Error::PodNotFound {
-                name: pod.to_owned(),
-                scope: scope.clone(),
-            },
-        },
-        (422, _) | (_, "Invalid") => Error::Invalid {
-            message: status.message.clone(),
-            causes: status
-                .details
-                .as_ref()
-                .map(|d| {
-                    d.causes
-                        .iter()
-                        .map(|c| {
-                            if c.field.is_empty() {
-                                c.message.clone()
-                            } else {
-                                format!("{}: {}", c.field, c.message)
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        },
-        _ => Error::Api { call, source: err },
-    }
-}
-
-fn forbidden(call: &ApiCall, scope: &Scope) -> Error {
-    let (verb, resource) = call.permission();
-    Error::Forbidden {
-        verb,
-        resource,
-        scope: scope.clone(),
-        only: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::core::Status;
-    use kube::core::response::{StatusCause, StatusDetails};
-
-    fn status(code: u16, reason: &str, name: &str) -> kube::Error {
-        kube::Error::Api(Box::new(Status {
-            code,
-            reason: reason.into(),
-            message: "text that must not matter".into(),
-            details: (!name.is_empty()).then(|| details(name, vec![])),
-            ..Status::default()
-        }))
-    }
-
-    fn details(name: &str, causes: Vec<StatusCause>) -> StatusDetails {
-        StatusDetails {
-            name: name.into(),
-            group: String::new(),
-            kind: "pods".into(),
-            uid: String::new(),
-            causes,
-            retry_after_seconds: 0,
-        }
-    }
-
-    fn scope() -> Scope {
-        Scope {
-            namespace: "prod".into(),
-            context: Some("kind".into()),
-        }
-    }
-
-    #[test]
-    fn not_found_depends_on_the_call() {
-        let e = classify(
-            status(404, "NotFound", "api"),
-            ApiCall::GetPod,
-            "api",
-            &scope(),
-        );
-        assert!(matches!(e, Error::PodNotFound { ref name, .. } if name == "api"));
-        assert_eq!(
-            e.to_string(),
-            "pod \"api\" not found in namespace \"prod\" (context \"kind\")"
-        );
-        // 404 without details.name on the subresource: the feature is off.
-        let e = classify(
-            status(404, "NotFound", ""),
-            ApiCall::PatchEphemeralContainers,
-            "api",
-            &scope(),
-        );
-        assert!(matches!(e, Error::EphemeralUnsupported));
-        // With details.name: the pod itself vanished.
-        let e = classify(
-            status(404, "NotFound", "api"),
-            ApiCall::PatchEphemeralContainers,
-            "api",
-            &scope(),
-        );
-        assert!(matches!(e, Error::PodNotFound { .. }));
-        let e = classify(
-            status(404, "NotFound", "web"),
-            ApiCall::GetWorkload {
-                resource: "deployments.apps",
-            },
-            "",
-            &scope(),
-        );
-        assert_eq!(
-            e.to_string(),
-            "deployments.apps \"web\" not found in namespace \"prod\" (context \"kind\")"
-        );
-    }
-
-    #[test]
-    fn forbidden_names_verb_resource_and_role() {
-        let e = classify(
-            status(403, "Forbidden", "api"),
-            ApiCall::PatchEphemeralContainers,
-            "api",
-            &scope(),
-        );
-        assert_eq!(
-            e.to_string(),
-            "forbidden: cannot patch pods/ephemeralcontainers in namespace \"prod\" (context \"kind\")"
-        );
-        let hint = e.hint().unwrap();
-        assert!(hint.contains("'patch' on 'pods/ephemeralcontainers'"));
-        assert!(hint.contains("kind: Role"));
-        assert!(hint.contains("namespace: prod"));
-        assert_eq!(e.exit_code(), EXIT_FAILURE);
-        let e = classify(
-            status(403, "Forbidden", "api"),
-            ApiCall::Exec,
-            "api",
-            &scope(),
-        );
-        assert!(e.to_string().contains("create pods/exec"));
-        // Denied for this pod only (a Role with resourceNames): said so, without the generic Role.
-        let Error::Forbidden {
-            verb,
-            resource,
-            scope,
-            ..
-        } = e
-        else {
-            unreachable!()
-        };
-        let only = Error::Forbidden {
-            verb,
-            resource,
-            scope,
-            only: Some(Box::new(NamedOnly {
-                pod: "api".into(),
-                allowed: vec!["web".into(), "db".into()],
-            })),
-        };
-        assert_eq!(
-            only.to_string(),
-            "forbidden: cannot create pods/exec of pod \"api\" in namespace \"prod\" (context \"kind\")"
-        );
-        let hint = only.hint().unwrap();
-        assert!(
-            hint.contains(
-                "only of pods web, db (a Role lists them in resourceNames), not of pod \"api\""
-            ),
-            "{hint}"
-        );
-        assert!(hint.contains("resourceNames") && !hint.contains("kind: Role"));
-    }
-
-    #[test]
-    fn refused_websocket_upgrade_is_classified() {
-        let err = kube::Error::UpgradeConnection(
-            kube::client::UpgradeConnectionError::ProtocolSwitch(http::StatusCode::FORBIDDEN),
-        );
-        let e = classify(err, ApiCall::Exec, "api", &scope());
-        assert!(matches!(
-            e,
-            Error::Forbidden {
-                verb: "create",
-                resource: "pods/exec",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn invalid_lists_structured_causes() {
-        let err = kube::Error::Api(Box::new(Status {
-            code: 422,
-            reason: "Invalid".into(),
-            message: "Pod \"api\" is invalid".into(),
-            details: Some(details(
-                "api",
-                vec![StatusCause {
-                    reason: "FieldValueForbidden".into(),
-                    message: "Forbidden: cannot be set for an Ephemeral Container".into(),
-                    field: "spec.ephemeralContainers[0].ports".into(),
-                }],
-            )),
-            ..Status::default()
-        }));
-        let e = classify(err, ApiCall::PatchEphemeralContainers, "api", &scope());
-        assert_eq!(
-            e.to_string(),
-            "the API server rejected the request as invalid: Pod \"api\" is invalid (spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container)"
-        );
-        assert!(e.hint().unwrap().contains("ports"));
-    }
 
     #[test]
     fn exit_codes() {
@@ -933,16 +520,7 @@ mod tests {
             143
         );
         assert_eq!(Error::EphemeralUnsupported.exit_code(), 1);
-        assert_eq!(
-            classify(
-                status(401, "Unauthorized", ""),
-                ApiCall::GetPod,
-                "x",
-                &scope()
-            )
-            .exit_code(),
-            1
-        );
+        assert_eq!(Error::Unauthorized.exit_code(), 1);
     }
 
     #[test]
