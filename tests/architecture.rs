@@ -280,3 +280,91 @@ fn only_the_printer_writes_to_stdout_and_stderr() {
         wrong.join("\n")
     );
 }
+
+/// The file names under `src/` (relative, with `/`), directories' own names excluded.
+fn source_files() -> BTreeSet<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).expect("src is readable") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("under src");
+                out.insert(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = BTreeSet::new();
+    walk(&src, &src, &mut out);
+    out
+}
+
+#[test]
+fn docs_architecture_names_every_source_file_and_layer() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .expect("docs/architecture.md");
+    let tree = doc
+        .split("## The tree")
+        .nth(1)
+        .and_then(|t| t.split("```").nth(1))
+        .expect("a tree block under \"## The tree\"");
+    // Files by the directory line they are listed under; top-level files on their own line.
+    let mut named = BTreeSet::new();
+    let mut dir = String::new();
+    for line in tree.lines().skip(1) {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        let indent = line.len() - line.trim_start().len();
+        if indent == 2 && first.ends_with('/') {
+            dir = first.to_owned();
+        } else if indent == 2 {
+            dir = String::new();
+        }
+        for word in line.split(|c: char| c.is_whitespace() || c == ',' || c == '(') {
+            if word.ends_with(".rs") || word.ends_with(".sh") {
+                named.insert(format!("{dir}{word}"));
+            }
+        }
+    }
+    let files = source_files();
+    let missing: Vec<&String> = files.difference(&named).collect();
+    let extra: Vec<&String> = named.difference(&files).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "docs/architecture.md's tree and src/ differ: not named {missing:?}, not in src {extra:?}"
+    );
+    // Every layer of the check is a row of the page's table, with the same dependencies.
+    for (layer, allowed) in LAYERS {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{layer}` |")))
+            .unwrap_or_else(|| panic!("docs/architecture.md has no row for {layer}"));
+        let cell = row
+            .trim_end_matches('|')
+            .rsplit('|')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let expected = if allowed.is_empty() {
+            "nothing".to_owned()
+        } else if *layer == "run" {
+            "everything above".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        assert_eq!(cell, expected, "the {layer} row's dependencies");
+    }
+    // Every directory of src/ is a layer of the table (or the binaries).
+    for file in source_files() {
+        let top = file
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".rs");
+        assert!(
+            ["lib", "main", "bin"].contains(&top) || LAYERS.iter().any(|(l, _)| *l == top),
+            "{file}: in no layer"
+        );
+    }
+}
