@@ -160,7 +160,7 @@ pub struct Cli {
     pub ttl: Duration,
 
     /// Why you are debugging (an incident, a ticket); recorded on the debug container.
-    #[arg(long, value_name = "TEXT", value_parser = reason, help_heading = "Debug container")]
+    #[arg(long, value_name = "TEXT", help_heading = "Debug container")]
     pub reason: Option<String>,
 
     /// Run COMMAND in every running pod that matches this label selector.
@@ -305,14 +305,6 @@ fn timeout(s: &str) -> Result<Duration, String> {
         return Err("must be greater than zero".to_owned());
     }
     Ok(d)
-}
-
-/// `--reason`: at most 1 KiB (it is stored in the pod spec).
-fn reason(s: &str) -> Result<String, String> {
-    if s.len() > 1024 {
-        return Err("longer than 1024 bytes".to_owned());
-    }
-    Ok(s.to_owned())
 }
 
 /// `-l/--selector`: a label selector as kubectl takes it.

@@ -199,6 +199,12 @@ impl Options {
             ));
         }
         let reason = cli.reason.clone().filter(|r| !r.trim().is_empty());
+        // Checked here rather than by the flag's parser, which would echo the whole text.
+        if reason.as_ref().is_some_and(|r| r.len() > 1024) {
+            return Err(usage(
+                "--reason is longer than 1024 bytes (it is stored in the pod spec)".to_owned(),
+            ));
+        }
         if let (Some(flag), Some(suffix)) = (
             &cli.target_container,
             targets.first().and_then(|t| t.container.as_ref()),

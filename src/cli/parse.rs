@@ -170,13 +170,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
-                "invalid duration {s:?}: expected a number, e.g. 30s, 2m, 1h"
-            ));
+            return Err("expected a number, e.g. 30s, 2m, 1h".to_owned());
         }
         let n: u64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("invalid duration {s:?}: number too large"))?;
+            .map_err(|_| "number too large".to_owned())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -187,9 +185,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "s" => Duration::from_secs(n),
             "ms" => Duration::from_millis(n),
             unit => {
-                return Err(format!(
-                    "invalid duration {s:?}: unknown unit {unit:?} (use h, m, s or ms)"
-                ));
+                return Err(format!("unknown unit {unit:?} (use h, m, s or ms)"));
             }
         };
         total = total.saturating_add(part);

@@ -121,10 +121,15 @@ pub(crate) fn validate_object_name(name: &str) -> Result<(), String> {
 
 /// A DNS-1123 label, as container names are.
 pub(crate) fn validate_dns_label(name: &str) -> Result<(), String> {
-    validate_object_name(name)?;
-    if name.contains('.') || name.len() > 63 {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| alnum(c) || c == '-')
+        && name.starts_with(alnum)
+        && name.ends_with(alnum);
+    if !valid {
         return Err(format!(
-            "{name:?} must be at most 63 lowercase letters, digits and '-'"
+            "{name:?} must be at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
         ));
     }
     Ok(())

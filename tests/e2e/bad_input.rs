@@ -26,7 +26,9 @@ fn invalid_image_and_invalid_container_are_explained() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.starts_with("error: invalid image \"UPPER/Case::bad\": invalid tag \":bad\""),
+        stderr.starts_with(
+            "error: invalid value 'UPPER/Case::bad' for '--image <IMAGE>': invalid tag \":bad\""
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("hint:"), "{stderr}");
