@@ -322,7 +322,8 @@ fn docs_architecture_names_every_source_file_and_layer() {
             dir = String::new();
         }
         for word in line.split(|c: char| c.is_whitespace() || c == ',' || c == '(') {
-            if word.ends_with(".rs") || word.ends_with(".sh") {
+            let ext = Path::new(word).extension().and_then(|e| e.to_str());
+            if matches!(ext, Some("rs" | "sh")) {
                 named.insert(format!("{dir}{word}"));
             }
         }
