@@ -37,32 +37,42 @@ pub(crate) async fn workload_selector_string(
     })
 }
 
-/// LIST pods (one request): those of the namespace, or of every namespace, that match
-/// `selector` (every pod without one).
-pub(crate) async fn list_pods(
+/// Pods per LIST page: a run over many pods holds one page at a time, whatever their number.
+const LIST_PAGE: u32 = 100;
+
+/// LIST pods, page by page: those of the namespace, or of every namespace, that match
+/// `selector` (every pod without one). Each pod is slimmed and handed to `keep` as its page
+/// arrives, so what stays in memory is what `keep` returns.
+pub(crate) async fn list_pods<T>(
     cluster: &Cluster,
     selector: Option<&str>,
     all_namespaces: bool,
-) -> Result<Vec<Pod>, Error> {
+    mut keep: impl FnMut(Pod) -> T,
+) -> Result<Vec<T>, Error> {
     let api: Api<Pod> = if all_namespaces {
         Api::all(cluster.client.clone())
     } else {
         Api::namespaced(cluster.client.clone(), &cluster.namespace)
     };
-    let params = match selector {
-        Some(s) => ListParams::default().labels(s),
-        None => ListParams::default(),
-    };
-    Ok(timed(cluster.request_timeout, api.list(&params))
-        .await?
-        .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?
-        .items
-        .into_iter()
-        .map(|mut p| {
+    let mut params = ListParams::default().limit(LIST_PAGE);
+    if let Some(s) = selector {
+        params = params.labels(s);
+    }
+    let mut out = Vec::new();
+    loop {
+        let page = timed(cluster.request_timeout, api.list(&params))
+            .await?
+            .map_err(|e| classify(e, ApiCall::ListPods, "", &cluster.scope()))?;
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        out.extend(page.items.into_iter().map(|mut p| {
             crate::plan::slim::slim(&mut p);
-            p
-        })
-        .collect())
+            keep(p)
+        }));
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// The label selector of a workload TARGET: one GET of the workload.

@@ -1,10 +1,15 @@
 //! One COMMAND in many pods: several TARGETs, `-l SELECTOR`, or a workload with `--all-pods`.
 //!
 //! Speed: one LIST for a selector (or per workload), one SelfSubjectReview for the audit
-//! record, then per pod reuse-or-inject, wait and exec, `--max-parallel` at a time, over one
-//! shared client. Per-pod watches are kept (one field-selected watch each, from the PATCH's
-//! resourceVersion): a shared namespace watch would need its own fan-in and buys little when
-//! the kubelet's container start dominates.
+//! record, then per pod, `--max-parallel` at a time over one shared client: the pod read with
+//! the field-selected watch that later waits for its debug container, reuse or inject, exec.
+//! A shared namespace watch would need its own fan-in and buys little when the kubelet's
+//! container start dominates.
+//!
+//! Memory: the LIST is read a page at a time and only each pod's name is kept; a pod is read
+//! again at its turn, so at most `--max-parallel` pods are in memory, whatever their number and
+//! the size of their specs. Output is kept per pod only until it is reported (`-o json`: until
+//! the end).
 //!
 //! A pod that fails is reported and never stops the others. Results stream as pods finish:
 //! text lines prefixed like `kubectl logs --prefix` (`[pod/NAME/CONTAINER] line`), stdout to
@@ -31,16 +36,23 @@ use crate::session::streams::Io;
 use crate::session::streams::StdinSource;
 use crate::session::{self};
 
-/// A pod to work on, or a TARGET that could not be resolved.
+/// A pod to work on, by name (read at its turn), or a TARGET that could not be resolved.
 enum Work {
     Pod {
-        pod: Box<Pod>,
+        name: String,
+        /// The target container asked for, if any.
         target: Option<String>,
     },
     Failed {
         name: String,
         error: Error,
     },
+}
+
+/// What a run over many pods keeps of a listed pod.
+struct Listed {
+    name: String,
+    running: bool,
 }
 
 /// The pods to work on, and how many listed pods were skipped as not running: every TARGET
@@ -54,7 +66,11 @@ async fn select(
     let mut work = Vec::new();
     let mut skipped = 0;
     let mut seen = std::collections::HashSet::new();
-    for found in crate::run::resolve::resolve(cluster, pods).await {
+    let keep = |p: Pod| Listed {
+        running: crate::plan::target::is_running(&p),
+        name: p.name_any(),
+    };
+    for found in crate::run::resolve::resolve(cluster, pods, keep).await {
         let container = match &found.target {
             Some(t) => options.container_for(t),
             None => options.target_container.clone(),
@@ -76,11 +92,11 @@ async fn select(
             },
         };
         for pod in listed {
-            if found.listed && !crate::plan::target::is_running(&pod) {
+            if found.listed && !pod.running {
                 skipped += 1;
-            } else if seen.insert(pod.name_any()) {
+            } else if seen.insert(pod.name.clone()) {
                 work.push(Work::Pod {
-                    pod: Box::new(pod),
+                    name: pod.name,
                     target: container.clone(),
                 });
             }
@@ -119,22 +135,30 @@ async fn one(
         started_at: k8s_openapi::jiff::Timestamp::now().to_string(),
         ..PodOutcome::default()
     };
-    let (pod, target) = match work {
-        Work::Pod { pod, target } => (pod, target),
+    let (name, target) = match work {
+        Work::Pod { name, target } => (name, target),
         Work::Failed { name, error } => {
             out.pod = name;
             out.error = Some(Failure::from_error(&error));
             return out;
         }
     };
-    out.pod = pod.name_any();
+    out.pod = name;
     let quiet = printer.quieted();
+    // Read at its turn: fresh (a long run's LIST is old by then), and only the pods in flight
+    // are in memory.
+    let (pod, watch) = match crate::run::resolve::read_pod(cluster, &out.pod).await {
+        Ok(read) => read,
+        Err(e) => {
+            out.error = Some(Failure::from_error(&e));
+            out.container = target;
+            out.total_ms = ms(t0.elapsed());
+            return out;
+        }
+    };
     let prepared = Box::pin(crate::run::prepare::prepare_in(
         cluster,
-        crate::run::prepare::PodRead {
-            pod: &pod,
-            watch: None,
-        },
+        crate::run::prepare::PodRead { pod: &pod, watch },
         target.as_deref(),
         options,
         custom,
@@ -143,6 +167,7 @@ async fn one(
         &quiet,
     ))
     .await;
+    drop(pod);
     out.prepare_ms = ms(t0.elapsed());
     let prepared = match prepared {
         Ok(p) => p,
@@ -262,8 +287,7 @@ pub(crate) async fn run(
     let names: Vec<String> = work
         .iter()
         .map(|w| match w {
-            Work::Pod { pod, .. } => pod.name_any(),
-            Work::Failed { name, .. } => name.clone(),
+            Work::Pod { name, .. } | Work::Failed { name, .. } => name.clone(),
         })
         .collect();
     printer.status(&format!(
@@ -284,8 +308,13 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             next = stream.next() => {
-                let Some(o) = next else { break };
+                let Some(mut o) = next else { break };
                 report::report(printer, options.output, &o);
+                if options.output != Output::Json {
+                    // Written already; only -o json prints it again, at the end.
+                    o.stdout = Vec::new();
+                    o.stderr = Vec::new();
+                }
                 outcomes.push(o);
             }
             e = &mut signalled => {
@@ -299,8 +328,10 @@ pub(crate) async fn run(
     }
     drop(stream);
     if interrupted.is_some() {
+        let done: std::collections::HashSet<String> =
+            outcomes.iter().map(|o| o.pod.clone()).collect();
         for name in names {
-            if !outcomes.iter().any(|o| o.pod == name) {
+            if !done.contains(&name) {
                 let o = PodOutcome {
                     namespace: cluster.namespace.clone(),
                     pod: name,

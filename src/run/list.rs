@@ -24,22 +24,24 @@ pub(crate) struct Row {
     pub(crate) record: Record,
 }
 
-/// Rows of every pod, in namespace, pod, spec order. Pure.
-pub(crate) fn rows(pods: &[Pod]) -> Vec<Row> {
-    let mut out: Vec<Row> = pods
-        .iter()
-        .flat_map(|p| {
-            let ns = p.namespace().unwrap_or_default();
-            let pod = p.name_any();
-            records(p).into_iter().map(move |record| Row {
-                namespace: ns.clone(),
-                pod: pod.clone(),
-                record,
-            })
+/// The rows of one pod, in spec order. Pure.
+pub(crate) fn rows_of(pod: &Pod) -> Vec<Row> {
+    let namespace = pod.namespace().unwrap_or_default();
+    let name = pod.name_any();
+    records(pod)
+        .into_iter()
+        .map(|record| Row {
+            namespace: namespace.clone(),
+            pod: name.clone(),
+            record,
         })
-        .collect();
-    out.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
-    out
+        .collect()
+}
+
+/// Rows in namespace, pod, spec order. Pure.
+pub(crate) fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+    rows
 }
 
 fn secs(d: Option<Duration>) -> Value {
@@ -147,13 +149,14 @@ pub(crate) fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> Strin
     out
 }
 
-/// The pods to read: a TARGET's (every pod of a workload), the selector's or the namespace's.
-async fn pods(cluster: &Cluster, pods: &Pods) -> Result<Vec<Pod>, Error> {
+/// The rows of the pods to read: a TARGET's (every pod of a workload), the selector's or the
+/// namespace's. Each LIST page is reduced to its rows as it arrives.
+async fn read_rows(cluster: &Cluster, pods: &Pods) -> Result<Vec<Row>, Error> {
     let mut all = Vec::new();
-    for found in crate::run::resolve::resolve(cluster, pods).await {
-        all.extend(found.pods?);
+    for found in crate::run::resolve::resolve(cluster, pods, |p| rows_of(&p)).await {
+        all.extend(found.pods?.into_iter().flatten());
     }
-    Ok(all)
+    Ok(sorted(all))
 }
 
 /// Prints the debug containers; exit code 0 (also when there are none).
@@ -163,8 +166,7 @@ pub(crate) async fn run(
     output: Output,
     printer: &Printer,
 ) -> Result<u8, Error> {
-    let pods = pods(cluster, which).await?;
-    let rows = rows(&pods);
+    let rows = read_rows(cluster, which).await?;
     let now = Timestamp::now();
     match output {
         Output::Json => {

@@ -3,8 +3,9 @@
 //!
 //! A pod TARGET is the pod itself; a workload TARGET is its running, ready pod (the oldest), or
 //! with `--all-pods` (and for `list`) every pod its selector matches; `-l` and `-A` are one
-//! LIST. The single session reads a pod TARGET with the watch that then waits for its debug
-//! container, where the server offers it.
+//! LIST, read page by page. A pod is read with the watch that then waits for its debug
+//! container, where the server offers it: the single session's TARGET at once, each pod of
+//! many at its turn ([`read_pod`]), so a run over many pods holds only their names.
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -18,11 +19,12 @@ use crate::output::Printer;
 use crate::plan::target::choose_pod;
 
 /// What one TARGET (or the selector, or the namespace) stands for.
-pub(crate) struct Found {
+pub(crate) struct Found<T> {
     /// The TARGET; `None` for `-l` or every pod.
     pub(crate) target: Option<TargetRef>,
-    /// Its pods, or why there are none. A LIST's pods are as listed, running or not.
-    pub(crate) pods: Result<Vec<Pod>, Error>,
+    /// What the caller keeps of its pods, or why there are none. A LIST's pods are as listed,
+    /// running or not.
+    pub(crate) pods: Result<Vec<T>, Error>,
     /// The pods came from a LIST (a selector, or a workload's every pod), not a choice.
     pub(crate) listed: bool,
 }
@@ -34,31 +36,39 @@ pub(crate) async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<
         return get_pod(cluster, &target.name).await;
     }
     let selector = workload_selector_string(cluster, target).await?;
-    let pods = list_pods(cluster, Some(&selector), false).await?;
+    let pods = list_pods(cluster, Some(&selector), false, |p| p).await?;
     Ok(choose_pod(&pods, target)?.clone())
 }
 
-/// The pods of `target`: [`target_pod`], or with `every` all of a workload's pods.
-pub(crate) async fn target_pods(
+/// What `keep` keeps of the pods of `target`: [`target_pod`], or with `every` all of a
+/// workload's pods (LISTed page by page).
+async fn target_pods<T>(
     cluster: &Cluster,
     target: &TargetRef,
     every: bool,
-) -> Result<Vec<Pod>, Error> {
+    keep: impl FnMut(Pod) -> T,
+) -> Result<Vec<T>, Error> {
     if every && target.kind != Kind::Pod {
         let selector = workload_selector_string(cluster, target).await?;
-        return list_pods(cluster, Some(&selector), false).await;
+        return list_pods(cluster, Some(&selector), false, keep).await;
     }
-    Ok(vec![target_pod(cluster, target).await?])
+    let mut keep = keep;
+    Ok(vec![keep(target_pod(cluster, target).await?)])
 }
 
-/// Every TARGET resolved at once (or the one LIST of a selector or namespace), in order.
-pub(crate) async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
+/// Every TARGET resolved at once (or the LIST of a selector or namespace), in order; of each
+/// pod only what `keep` returns is held, so a run over many pods holds no whole pods.
+pub(crate) async fn resolve<T>(
+    cluster: &Cluster,
+    pods: &Pods,
+    keep: impl Fn(Pod) -> T + Copy,
+) -> Vec<Found<T>> {
     match pods {
         Pods::Targets { targets, all_pods } => {
             futures::future::join_all(targets.iter().map(|t| async move {
                 Found {
                     target: Some(t.clone()),
-                    pods: target_pods(cluster, t, *all_pods).await,
+                    pods: target_pods(cluster, t, *all_pods, keep).await,
                     listed: *all_pods && t.kind != Kind::Pod,
                 }
             }))
@@ -69,15 +79,27 @@ pub(crate) async fn resolve(cluster: &Cluster, pods: &Pods) -> Vec<Found> {
             all_namespaces,
         } => vec![Found {
             target: None,
-            pods: list_pods(cluster, Some(selector), *all_namespaces).await,
+            pods: list_pods(cluster, Some(selector), *all_namespaces, keep).await,
             listed: true,
         }],
         Pods::All { all_namespaces } => vec![Found {
             target: None,
-            pods: list_pods(cluster, None, *all_namespaces).await,
+            pods: list_pods(cluster, None, *all_namespaces, keep).await,
             listed: true,
         }],
     }
+}
+
+/// A pod by name, read with one watch that starts with its state and stays open for the wait,
+/// where the server offers it; else with a GET.
+pub(crate) async fn read_pod(
+    cluster: &Cluster,
+    name: &str,
+) -> Result<(Pod, Option<PodWatch>), Error> {
+    if let Some((pod, watch)) = crate::api::watch::read_and_watch(cluster, name).await? {
+        return Ok((pod, Some(watch)));
+    }
+    Ok((get_pod(cluster, name).await?, None))
 }
 
 /// The pod of a single session, and the watch that read it if it stays open for the wait
@@ -87,17 +109,13 @@ pub(crate) async fn resolve_one(
     target: &TargetRef,
     printer: &Printer,
 ) -> Result<(Pod, Option<PodWatch>), Error> {
-    if target.kind == Kind::Pod
-        && let Some((pod, watch)) = crate::api::watch::read_and_watch(cluster, &target.name).await?
-    {
-        return Ok((pod, Some(watch)));
+    if target.kind == Kind::Pod {
+        return read_pod(cluster, &target.name).await;
     }
     let pod = target_pod(cluster, target).await?;
-    if target.kind != Kind::Pod {
-        printer.status(&format!(
-            "Using pod {} of {target}",
-            kube::ResourceExt::name_any(&pod)
-        ));
-    }
+    printer.status(&format!(
+        "Using pod {} of {target}",
+        kube::ResourceExt::name_any(&pod)
+    ));
     Ok((pod, None))
 }
