@@ -136,7 +136,7 @@ spec:
                 "pod",
                 "--all",
                 "--for=condition=Ready",
-                "--timeout=600s",
+                &format!("--timeout={}s", 600.max(pods.len())),
             ],
             None,
         )?;

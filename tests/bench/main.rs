@@ -11,7 +11,9 @@
 //! it fails only when a tool fails to work, never on a timing. `--full`: the real run
 //! (tests/bench/run.sh --full), which also writes the markdown table. See docs/benchmarks.md.
 //!
-//! Options: --full, --runs N, --sizes 1,10,50, --rows 1,2,3,4,5,6,7, --out FILE.
+//! Options: --full, --runs N, --sizes 1,10,50, --mem-pods 50,1000, --rows 1,2,3,4,5,6,7,
+//! --out FILE. Row 10 at 1,000 pods needs a node that takes them: start the cluster with
+//! `DD_MAX_PODS=1100` (tests/cluster/up.sh).
 
 #![allow(
     clippy::print_stdout,
@@ -66,6 +68,8 @@ struct Opts {
     version_runs: usize,
     count_runs: usize,
     rows: Vec<u32>,
+    /// Pod counts of row 10 (peak memory over many pods through kept containers).
+    mem_pods: Vec<usize>,
     out: Option<PathBuf>,
 }
 
@@ -83,7 +87,8 @@ impl Opts {
                 keys: 100,
                 version_runs: 30,
                 count_runs: 3,
-                rows: (1..=9).collect(),
+                rows: (1..=10).collect(),
+                mem_pods: vec![50],
                 out: Some("target/bench-results.md".into()),
             }
         } else {
@@ -96,7 +101,8 @@ impl Opts {
                 keys: 20,
                 version_runs: 5,
                 count_runs: 1,
-                rows: (1..=9).collect(),
+                rows: (1..=10).collect(),
+                mem_pods: vec![3],
                 out: None,
             }
         };
@@ -116,6 +122,7 @@ impl Opts {
                     }
                 }
                 "--sizes" => o.sizes = it.next().map(|v| list(v)).unwrap_or_default(),
+                "--mem-pods" => o.mem_pods = it.next().map(|v| list(v)).unwrap_or_default(),
                 "--rows" => {
                     o.rows = it
                         .next()
@@ -588,6 +595,98 @@ impl Bench {
         if self.o.rows.contains(&9) {
             self.row_fail_fast();
         }
+        if self.o.rows.contains(&10) {
+            for n in self.o.mem_pods.clone() {
+                self.row_memory(n);
+            }
+        }
+    }
+
+    /// Row 10: the plugin's peak RSS running `-- true` over N pods through their kept
+    /// containers (a runbook's second step), ours only: `kubectl debug` is one pod per process.
+    /// The pods live in a namespace of their own, made and deleted here. Goals (product brief):
+    /// ≤ 25 MB at 50 pods, ≤ 30 MB at 1,000.
+    fn row_memory(&mut self, n: usize) {
+        let id = format!("10·{n}");
+        let what = format!("peak RSS, `-- true` over N = {n} pods through kept containers");
+        let goal_mb = if n >= 1000 { 30.0 } else { 25.0 };
+        let ns = format!("{}-mem{n}", self.ns);
+        let mut errs = Vec::new();
+        let mut rss = Vec::new();
+        let pods: Vec<(String, Vec<(String, String)>)> = (0..n)
+            .map(|i| {
+                (
+                    format!("mem-{i:04}"),
+                    vec![("mem".to_owned(), "y".to_owned())],
+                )
+            })
+            .collect();
+        match self.c.create_pods(&ns, &pods) {
+            Ok(d) => eprintln!("bench: 10 N={n}: pods ready in {}", secs(d.as_secs_f64())),
+            Err(e) => errs.push(format!(
+                "{n} pods: {e} (a single node takes DD_MAX_PODS pods, 250 by default)"
+            )),
+        }
+        let runs = if n >= 500 { 1 } else { self.o.runs.min(3) };
+        if errs.is_empty() {
+            // The first pass adds the kept containers; the measured passes reuse them.
+            for pass in 0..=runs {
+                let mut argv: Vec<String> = vec![plugin().into(), "-n".into(), ns.clone()];
+                argv.extend(
+                    ["-l", "mem=y", "--image", &self.c.toolbox_image]
+                        .iter()
+                        .map(|s| (*s).to_owned()),
+                );
+                argv.extend(["-q", "-o", "jsonl", "--", "true"].map(str::to_owned));
+                match self.run(argv) {
+                    Ok(r) => {
+                        let lines = r
+                            .out
+                            .stdout
+                            .split(|b| *b == b'\n')
+                            .filter(|l| !l.is_empty());
+                        let results = lines.count();
+                        if r.out.status.success() && results == n {
+                            eprintln!(
+                                "bench: 10 N={n} pass {pass}: {}, {}",
+                                secs(r.wall.as_secs_f64()),
+                                r.rss_kib.map_or("no RSS".into(), mb)
+                            );
+                            if pass > 0 {
+                                rss.extend(r.rss_kib);
+                            }
+                        } else {
+                            errs.push(format!(
+                                "-- true over {n} pods: exit {:?}, {results} results; stderr: {}",
+                                r.out.status.code(),
+                                String::from_utf8_lossy(&r.out.stderr).trim()
+                            ));
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        errs.push(e);
+                        break;
+                    }
+                }
+            }
+        }
+        self.c.delete_namespace(&ns);
+        let ok = self.tally(&id, &errs);
+        let a = Summary::of(&rss);
+        self.rows.push(Row {
+            id,
+            what,
+            ours: if ok { show(a, mb) } else { "failed".into() },
+            theirs: "–".into(),
+            ratio: "–".into(),
+            goal: format!("≤ {goal_mb} MB"),
+            verdict: if self.time_bin.is_none() || a.is_none() {
+                String::new()
+            } else {
+                verdict(a.is_some_and(|s| s.hi * 1024.0 <= goal_mb * 1e6))
+            },
+        });
     }
 
     /// Row 8: a fresh interactive session with a toolbox of more than 1,000 programs against
