@@ -67,8 +67,8 @@ dd_log "binaries: containerd $containerd_version ($(command -v containerd)), run
   "$(runc --version | sed -n 's/^runc version //p') ($runc_path)"
 
 mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids}
-# containerd migrates an older version's metadata in its root and the older one cannot read it
-# back: a root belongs to one containerd major version. Configurations have cluster directories
+# containerd 2 migrates the metadata database of a root it opens to its own schema version,
+# which 1.6 was not written for: a root belongs to one containerd major version. Configurations have cluster directories
 # of their own; this catches a DD_CLUSTER_DIR shared by hand.
 root_stamp="$DD_CLUSTER_DIR/containerd/major-version"
 if [ -f "$root_stamp" ] && [ "$(cat "$root_stamp")" != "$containerd_major" ]; then
@@ -112,7 +112,14 @@ fi
 cert apiserver "/CN=kube-apiserver" \
   "$(server_ext "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc")"
 cert kubelet "/CN=$DD_NODE_NAME" "$(server_ext "IP:127.0.0.1,DNS:localhost,DNS:$DD_NODE_NAME")"
-cert etcd "/CN=etcd" "$(server_ext "IP:127.0.0.1,DNS:localhost")"
+# etcd's own gRPC gateway connects to etcd with the serving certificate, so that one is a
+# client certificate too (without, etcd logs "incompatible key usage" for itself every few
+# seconds). Cluster directories made before have a server-only one: it is made again.
+if [ -f "$pki/etcd.crt" ] &&
+  ! openssl x509 -in "$pki/etcd.crt" -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'Client Authentication'; then
+  rm -f "$pki/etcd.crt" "$pki/etcd.key"
+fi
+cert etcd "/CN=etcd" "$(server_ext "IP:127.0.0.1,DNS:localhost" | sed 's/=serverAuth$/=serverAuth,clientAuth/')"
 cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client_ext"
 cert apiserver-etcd-client "/CN=kube-apiserver-etcd-client" "$client_ext"
 cert admin "/O=system:masters/CN=dd-admin" "$client_ext"
