@@ -136,7 +136,8 @@ spec:
                 "pod",
                 "--all",
                 "--for=condition=Ready",
-                &format!("--timeout={}s", 600.max(pods.len())),
+                // A 2-core node starts about one pod a second under load.
+                &format!("--timeout={}s", 600 + 3 * pods.len()),
             ],
             None,
         )?;

@@ -45,6 +45,8 @@ DD_ETCD_PORT=12379
 DD_ETCD_PEER_PORT=12380
 DD_BRIDGE=ddcni0
 DD_POD_CIDR=10.244.0.0/16
+# Pods the node takes (the benchmark's 1,000-pod memory row needs DD_MAX_PODS=1100).
+DD_MAX_PODS=${DD_MAX_PODS:-250}
 DD_SERVICE_CIDR=10.96.0.0/24
 # Client-certificate users without any rights of their own; tests bind Roles to them.
 DD_TEST_USERS=(alice bob carol)

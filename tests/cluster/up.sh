@@ -382,7 +382,7 @@ failCgroupV1: false
 failSwapOn: false
 clusterDomain: cluster.local
 resolvConf: ""
-maxPods: 250
+maxPods: $DD_MAX_PODS
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
