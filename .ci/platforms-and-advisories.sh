@@ -2,9 +2,9 @@
 # CI checks that need no cluster and no network beyond crates.io and Debian's packages:
 #
 #   advisories  RustSec advisories with cargo-deny, offline, against a snapshot of the advisory
-#               database: $DD_ADVISORY_DB, by default ../shared/advisory-db/advisory-db.tar.gz
-#               beside the repository (a tarball of a clone of rustsec/advisory-db, unpacking to
-#               advdb/). Vulnerabilities, unsound and notice advisories fail; unmaintained crates
+#               database: $DD_ADVISORY_DB, by default shared/advisory-db/advisory-db.tar.gz in
+#               the nearest directory above the repository that has one (a tarball of a clone
+#               of rustsec/advisory-db, unpacking to advdb/). Vulnerabilities, unsound and notice advisories fail; unmaintained crates
 #               are warnings (policy in deny.toml).
 #   platforms   cargo clippy -D warnings (all targets, feature e2e) for x86_64-pc-windows-gnu
 #               and aarch64-apple-darwin: the code compiles off Linux and its cfg branches
@@ -41,10 +41,29 @@ apt_install() {
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The snapshot: $DD_ADVISORY_DB, else shared/advisory-db/advisory-db.tar.gz in the nearest
+# directory above the repository that has one (a clone may sit deeper than the workspace).
+find_advisory_db() {
+  if [ -n "${DD_ADVISORY_DB:-}" ]; then
+    echo "$DD_ADVISORY_DB"
+    return
+  fi
+  local dir=$repo
+  while [ "$dir" != / ]; do
+    dir=$(dirname "$dir")
+    if [ -f "$dir/shared/advisory-db/advisory-db.tar.gz" ]; then
+      echo "$dir/shared/advisory-db/advisory-db.tar.gz"
+      return
+    fi
+  done
+  echo "$repo/../shared/advisory-db/advisory-db.tar.gz"
+}
+
 check_advisories() {
-  local db_tar=${DD_ADVISORY_DB:-$repo/../shared/advisory-db/advisory-db.tar.gz}
+  local db_tar
+  db_tar=$(find_advisory_db)
   if [ ! -f "$db_tar" ]; then
-    echo "error: no RustSec advisory database snapshot at $db_tar" >&2
+    echo "error: no RustSec advisory database snapshot at $db_tar (nor in a shared/ above the repository)" >&2
     echo "hint: set DD_ADVISORY_DB to the path of advisory-db.tar.gz (a tarball of a clone" >&2
     echo "      of rustsec/advisory-db, unpacking to advdb/): CI cannot reach its repository" >&2
     exit 1

@@ -9,7 +9,7 @@
 //! stderr reaches ours, stdin only when interactive, and its failures are clear errors that
 //! never echo what it printed on stdout.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-distroless_debug");
@@ -240,7 +240,9 @@ mod exec_plugin {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
-    use super::{PLUGIN, Path, PathBuf, SECRET};
+    use std::path::{Path, PathBuf};
+
+    use super::{PLUGIN, SECRET};
 
     const TOKEN: &str = "exec-token-0815";
     const V1: &str = "client.authentication.k8s.io/v1";

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Pods created at once, then waited for, by `Cluster::create_pods`.
+const POD_BATCH: usize = 100;
+
 pub struct Cluster {
     pub kubeconfig: PathBuf,
     pub kubectl: PathBuf,
@@ -91,15 +94,18 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let mut yaml = String::new();
-        for (name, labels) in pods {
-            let mut l = String::new();
-            for (k, v) in labels {
-                let _ = write!(l, ", {k}: \"{v}\"");
-            }
-            let _ = write!(
-                yaml,
-                r"---
+        // In batches, each waited for: a 2-core node given hundreds of pods at once times out
+        // creating their containers (RunContainerError) and retries with back-off.
+        for batch in pods.chunks(POD_BATCH) {
+            let mut yaml = String::new();
+            for (name, labels) in batch {
+                let mut l = String::new();
+                for (k, v) in labels {
+                    let _ = write!(l, ", {k}: \"{v}\"");
+                }
+                let _ = write!(
+                    yaml,
+                    r"---
 apiVersion: v1
 kind: Pod
 metadata:
@@ -124,23 +130,23 @@ spec:
       allowPrivilegeEscalation: false
       capabilities: {{drop: [ALL]}}
 ",
-                image = self.target_image
-            );
+                    image = self.target_image
+                );
+            }
+            self.kubectl_ok(&["apply", "-f", "-"], Some(&yaml))?;
+            self.kubectl_ok(
+                &[
+                    "-n",
+                    ns,
+                    "wait",
+                    "pod",
+                    "--all",
+                    "--for=condition=Ready",
+                    "--timeout=600s",
+                ],
+                None,
+            )?;
         }
-        self.kubectl_ok(&["apply", "-f", "-"], Some(&yaml))?;
-        self.kubectl_ok(
-            &[
-                "-n",
-                ns,
-                "wait",
-                "pod",
-                "--all",
-                "--for=condition=Ready",
-                // A 2-core node starts about one pod a second under load.
-                &format!("--timeout={}s", 600 + 3 * pods.len()),
-            ],
-            None,
-        )?;
         Ok(t0.elapsed())
     }
 
