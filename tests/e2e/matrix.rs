@@ -424,7 +424,10 @@ fn run_target(id: &str) {
     // the probe needless; containerd 1.6 does not report it.
     let reported = !pod["status"]["containerStatuses"][0]["user"]["linux"].is_null();
     if reported {
-        assert_eq!(probes, 0, "{id}: a probe although the runtime reports the user");
+        assert_eq!(
+            probes, 0,
+            "{id}: a probe although the runtime reports the user"
+        );
     }
     if id == "T3" {
         // The GID is in neither the spec nor (on containerd 1.6) the status: one probe there,
