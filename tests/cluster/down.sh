@@ -8,6 +8,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib.sh
 . "$here/lib.sh"
+dd_serialize "$0" "$@"
 
 purge=false
 [ "${1:-}" = --purge ] && purge=true

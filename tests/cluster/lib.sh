@@ -129,3 +129,14 @@ dd_pid_alive() {
   local f="$DD_PIDS/$1.pid"
   [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
 }
+
+# Starting and stopping clusters one at a time, machine-wide: two starts at once (two test runs,
+# or a test run and a benchmark) would each start daemons over the other's and leave strays.
+# Re-runs the calling script under an exclusive lock on /var/tmp/dd-cluster.lock; the lock is
+# held by flock(1) itself (-o), never by the daemons the script starts. Nested calls (up.sh runs
+# down.sh) already hold it.
+dd_serialize() { # "$0" "$@"
+  [ -n "${DD_CLUSTER_LOCKED:-}" ] && return 0
+  export DD_CLUSTER_LOCKED=1
+  exec flock -o /var/tmp/dd-cluster.lock "$@"
+}

@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dd_versions
 
 [ "$(id -u)" = 0 ] || { echo "error: the test cluster needs root" >&2; exit 1; }
+dd_serialize "$0" "$@"
 
 started=$SECONDS
 on_error() {
