@@ -21,6 +21,7 @@ type Stream = Arc<Mutex<dyn Write + Send>>;
 
 /// Where messages go and how they look. Cheap to clone: copies share the streams.
 #[derive(Clone)]
+#[allow(clippy::struct_excessive_bools)] // four independent switches
 pub struct Printer {
     quiet: bool,
     color: bool,
@@ -28,6 +29,8 @@ pub struct Printer {
     err: Stream,
     /// The process's own streams: the session writes its bytes there directly.
     process: bool,
+    /// Progress lines are drawn: stderr is a terminal, and not `-q`.
+    progress: bool,
 }
 
 impl std::fmt::Debug for Printer {
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Printer {
             .field("quiet", &self.quiet)
             .field("color", &self.color)
             .field("process", &self.process)
+            .field("progress", &self.progress)
             .finish_non_exhaustive()
     }
 }
@@ -77,13 +81,15 @@ impl Write for Buffer {
 impl Printer {
     /// A printer on this process's stdout and stderr: colour decided from the environment.
     pub fn new(quiet: bool) -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let terminal = std::io::stderr().is_terminal();
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
         Printer {
             quiet,
             color,
             out: Arc::new(Mutex::new(std::io::stdout())),
             err: Arc::new(Mutex::new(std::io::stderr())),
             process: true,
+            progress: terminal && !quiet,
         }
     }
 
@@ -100,6 +106,7 @@ impl Printer {
             out: Arc::new(Mutex::new(out)),
             err: Arc::new(Mutex::new(err)),
             process: false,
+            progress: false,
         }
     }
 
@@ -120,8 +127,36 @@ impl Printer {
     pub(crate) fn quieted(&self) -> Self {
         Printer {
             quiet: true,
+            progress: false,
             ..self.clone()
         }
+    }
+
+    /// A copy that draws progress lines as on a terminal (tests).
+    #[cfg(test)]
+    pub(crate) fn with_progress(mut self) -> Self {
+        self.progress = true;
+        self
+    }
+
+    /// A progress line drawn over the previous one, on a terminal only (not with `-q`, not on
+    /// a pipe or file): carriage return, the line, erase to its end.
+    pub(crate) fn progress(&self, line: &str) {
+        if self.progress {
+            self.line(&format!("\r{line}\x1b[K"));
+        }
+    }
+
+    /// Erases the progress line, so that what follows starts on a clean line.
+    pub(crate) fn progress_done(&self) {
+        if self.progress {
+            self.line("\r\x1b[K");
+        }
+    }
+
+    /// A writer of data to stdout (a tar archive), through the printer's stream.
+    pub(crate) fn data_writer(&self) -> DataWriter {
+        DataWriter(self.out.clone())
     }
 
     /// Where an interactive session writes the remote stdout and stderr: the process's
@@ -213,6 +248,25 @@ impl Printer {
 
     fn line(&self, text: &str) {
         write_to(&self.err, text.as_bytes());
+    }
+}
+
+/// Data for stdout as a [`Write`]: each write goes through the printer's stream.
+pub(crate) struct DataWriter(Stream);
+
+impl Write for DataWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
     }
 }
 
@@ -321,6 +375,9 @@ mod tests {
             "Waiting\nwarning: careful\nremote stderr\n[pod/a] error: refused\n\
              [pod/a] hint: hint: one\nerror: bad\nhint: see 'kubectl distroless-debug --help'\n"
         );
+        let mut w = p.data_writer();
+        w.write_all(b"tar").unwrap();
+        assert_eq!(seen.stdout(), "result\ntar");
         let q = p.quieted();
         q.status("hidden");
         q.warn("shown");
@@ -329,5 +386,19 @@ mod tests {
             "{}",
             seen.stderr()
         );
+    }
+
+    #[test]
+    fn progress_lines_only_on_a_terminal() {
+        let (p, seen) = Printer::capture(false);
+        p.progress("not on a pipe");
+        p.progress_done();
+        assert_eq!(seen.stderr(), "");
+        let t = p.clone().with_progress();
+        t.progress("12 B");
+        t.progress_done();
+        assert_eq!(seen.stderr(), "\r12 B\x1b[K\r\x1b[K");
+        t.quieted().progress("quiet");
+        assert_eq!(seen.stderr(), "\r12 B\x1b[K\r\x1b[K");
     }
 }

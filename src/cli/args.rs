@@ -40,6 +40,14 @@ Examples:
   # The debug containers of a namespace: who, why, state, time left
   kubectl distroless-debug list -n shop
 
+  # Copy the config the target really loaded, and a heap dump, out of a distroless container
+  kubectl distroless-debug cp pod/api-7f9c:/etc/app/config.yaml ./config.yaml
+  kubectl distroless-debug cp deploy/api:/tmp/heap.hprof .
+
+  # Copy a directory into a writable volume of the target; a tar archive out to stdout
+  kubectl distroless-debug cp ./fixtures pod/api-7f9c/app:/data/
+  kubectl distroless-debug cp pod/api-7f9c:/var/log/app - | tar -t
+
   # Completion for kubectl-distroless_debug called directly (through kubectl: see README)
   source <(kubectl-distroless_debug completion bash)
 
@@ -53,7 +61,8 @@ Exit status:
   0 success; the remote command's code when it ran (128+N for signal N); 1 plugin or
   cluster error; 2 usage error; 130 interrupted. Many pods: 0 if the command exited 0 in
   every pod, else the code of the first pod (by namespace and name) that did not, counting
-  a pod where it could not run as 1.";
+  a pod where it could not run as 1. cp: 0 when every file arrived with a matching SHA-256,
+  1 for anything else (a missing path, a read-only file system, a mismatch), 2 usage.";
 
 /// Debug a running container, distroless or not, through an ephemeral container.
 ///
@@ -67,6 +76,8 @@ Exit status:
     version,
     override_usage = "kubectl distroless-debug [TARGET...] [flags] [-- COMMAND [ARG...]]\n       \
                       kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]\n       \
+                      kubectl distroless-debug cp TARGET:/PATH LOCAL|- [flags]\n       \
+                      kubectl distroless-debug cp LOCAL|- TARGET:/PATH [flags]\n       \
                       kubectl distroless-debug completion bash|zsh|fish|powershell",
     after_help = EXAMPLES,
     max_term_width = 100,
@@ -80,8 +91,10 @@ pub struct Cli {
     /// The pods to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
     /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it; every running pod with
     /// --all-pods). Several TARGETs run COMMAND in each. A first TARGET of `list` lists the
-    /// debug containers instead; `completion SHELL` prints a completion script (pods named
-    /// list or completion are pod/list, pod/completion).
+    /// debug containers instead; `cp SRC DEST` copies files out of or into the target (one
+    /// side TARGET:/PATH, the other a local path or - for a tar archive on stdout or stdin);
+    /// `completion SHELL` prints a completion script (pods named list, cp or completion are
+    /// pod/list, pod/cp, pod/completion).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 

@@ -35,7 +35,7 @@ pub(crate) mod directive {
 }
 
 /// The first words that are not TARGETs.
-pub(crate) const SUBCOMMANDS: [&str; 2] = ["list", "completion"];
+pub(crate) const SUBCOMMANDS: [&str; 3] = ["list", "cp", "completion"];
 
 /// Shells for `completion SHELL`.
 pub(crate) const SHELLS: [&str; 4] = ["bash", "zsh", "fish", "powershell"];
@@ -314,7 +314,16 @@ pub fn complete(words: &[String], lookup: &dyn Lookup) -> Reply {
             Some("list") if positionals.len() == 1 && !selector => {
                 no_space_after_kind(targets(cur, &typed, lookup))
             }
-            Some("list" | "completion") => Reply::new(Vec::new(), directive::NO_FILE_COMP),
+            // cp's SRC and DEST: a local path (the shell's file names), or TARGET, to which
+            // `:/PATH` is typed.
+            Some("cp") if positionals.len() <= 2 => {
+                if cur.contains(':') || cur.starts_with(['.', '/', '~']) {
+                    Reply::new(Vec::new(), directive::DEFAULT)
+                } else {
+                    Reply::new(targets(cur, &typed, lookup), directive::NO_SPACE)
+                }
+            }
+            Some("list" | "cp" | "completion") => Reply::new(Vec::new(), directive::NO_FILE_COMP),
             Some(_) if selector => Reply::new(Vec::new(), directive::NO_FILE_COMP),
             Some(_) => no_space_after_kind(targets(cur, &typed, lookup)),
         },
@@ -483,6 +492,7 @@ mod tests {
             r.values(),
             [
                 "completion",
+                "cp",
                 "list",
                 "api-1",
                 "api-2",
@@ -505,7 +515,7 @@ mod tests {
 
     #[test]
     fn pods_of_the_typed_namespace() {
-        assert_eq!(values(&["-n", "data", ""])[2..3], ["db-0"]);
+        assert_eq!(values(&["-n", "data", ""])[3..4], ["db-0"]);
         assert_eq!(
             values(&["--namespace=data", "d"]),
             ["db-0", "deploy/", "ds/"]
@@ -530,6 +540,21 @@ mod tests {
         assert_eq!(values(&["api-1", "w"]), ["web-1"]);
         assert_eq!(values(&["list", "a"]), ["api-1", "api-2"]);
         assert!(values(&["list", "api-1", ""]).is_empty());
+    }
+
+    #[test]
+    fn cp_offers_targets_to_continue_and_local_files() {
+        let r = run(&["cp", "api"]);
+        assert_eq!(r.values(), ["api-1", "api-2"]);
+        assert_eq!(r.directive, directive::NO_SPACE);
+        assert_eq!(values(&["cp", "api-1:/etc/x", "pod/w"]), ["pod/web-1"]);
+        for local in ["./", "/tmp/", "api-1:/et"] {
+            let r = run(&["cp", local]);
+            assert!(r.values().is_empty(), "{local}");
+            assert_eq!(r.directive, directive::DEFAULT, "{local}");
+        }
+        assert!(values(&["cp", "a:/x", "b", ""]).is_empty());
+        assert_eq!(values(&["c"]), ["completion", "cp"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::Cli;
+use crate::cli::copy::{Copy, Direction, Local, parse_copy};
 use crate::cli::parse::validate_image;
 use crate::cli::target::{Kind, TargetRef, parse_target};
 use crate::error::Error;
@@ -82,6 +83,8 @@ pub enum Run {
     Many(Pods),
     /// `list`: the debug containers of some pods.
     List(Pods),
+    /// `cp`: files out of or into one pod's target container.
+    Copy(Copy),
 }
 
 /// Which pods: named TARGETs (each a pod, or a workload's pods), a label selector, or every pod
@@ -153,6 +156,10 @@ impl Options {
 
     /// Validates the parsed flags: what each flag's own parser cannot see, their interplay.
     pub fn from_cli(cli: Cli, env: &Environment) -> Result<Options, Error> {
+        if cli.targets.first().map(String::as_str) == Some("cp") {
+            let copy = parse_copy(&cli.targets[1..]).map_err(Error::Usage)?;
+            return Self::for_copy(cli, env, copy);
+        }
         let usage = Error::Usage;
         let mut raw_targets = cli.targets.clone();
         let list = raw_targets.first().map(String::as_str) == Some("list");
@@ -215,14 +222,7 @@ impl Options {
             )));
         }
 
-        let image = match (&cli.image, env.image.as_deref().map(str::trim)) {
-            (Some(i), _) => i.clone(),
-            (None, Some(i)) if !i.is_empty() => i.to_owned(),
-            _ => DEFAULT_IMAGE.to_owned(),
-        };
-        // The flag's own parser checked --image; the environment's value is checked here: a
-        // container added with a bad reference can never be removed.
-        validate_image(&image).map_err(|e| usage(format!("invalid image {image:?}: {e}")))?;
+        let image = Self::image(&cli, env)?;
 
         let pods = match (selector, targets.is_empty()) {
             (Some(selector), _) => Pods::Selector {
@@ -302,7 +302,77 @@ impl Options {
             }
         };
 
-        Ok(Options {
+        Ok(Self::with(cli, run, image, session, warnings))
+    }
+
+    /// `cp`: one pod, a kept container, no session flags.
+    fn for_copy(cli: Cli, env: &Environment, copy: Copy) -> Result<Options, Error> {
+        let usage = |m: &str| Error::Usage(m.to_owned());
+        if !cli.command.is_empty() || cli.stdin || cli.tty {
+            return Err(usage(
+                "cp takes no COMMAND, -i or -t (a local path of - is stdin or stdout)",
+            ));
+        }
+        if cli.selector.as_ref().is_some_and(|s| !s.trim().is_empty())
+            || cli.all_pods
+            || cli.all_namespaces
+            || cli.output != Output::Text
+        {
+            return Err(usage(
+                "cp copies with one pod: -l, --all-pods, -A and -o are for commands and list",
+            ));
+        }
+        if let (Some(flag), Some(suffix)) = (&cli.target_container, &copy.target.container)
+            && flag != suffix
+        {
+            return Err(Error::Usage(format!(
+                "--target {flag:?} contradicts the container {suffix:?} in the target"
+            )));
+        }
+        match (copy.local.clone(), copy.direction) {
+            (Local::Stdio, Direction::Get) if env.stdout_is_terminal => {
+                return Err(usage(
+                    "cp to - writes a tar archive to stdout, which is a terminal: redirect it (> out.tar, | tar -x) or name a local path",
+                ));
+            }
+            (Local::Stdio, Direction::Put) if env.stdin_is_terminal => {
+                return Err(usage(
+                    "cp from - reads a tar archive from stdin, which is a terminal: pipe one in (tar -c DIR | ...) or name a local path",
+                ));
+            }
+            _ => {}
+        }
+        if cli.reason.as_ref().is_some_and(|r| r.len() > 1024) {
+            return Err(usage(
+                "--reason is longer than 1024 bytes (it is stored in the pod spec)",
+            ));
+        }
+        let image = Self::image(&cli, env)?;
+        let session = Session {
+            command: Vec::new(),
+            stdin: false,
+            tty: false,
+        };
+        Ok(Self::with(cli, Run::Copy(copy), image, session, Vec::new()))
+    }
+
+    /// The toolbox image: `--image`, else the environment's, else the default; checked.
+    fn image(cli: &Cli, env: &Environment) -> Result<String, Error> {
+        let image = match (&cli.image, env.image.as_deref().map(str::trim)) {
+            (Some(i), _) => i.clone(),
+            (None, Some(i)) if !i.is_empty() => i.to_owned(),
+            _ => DEFAULT_IMAGE.to_owned(),
+        };
+        // The flag's own parser checked --image; the environment's value is checked here: a
+        // container added with a bad reference can never be removed.
+        validate_image(&image)
+            .map_err(|e| Error::Usage(format!("invalid image {image:?}: {e}")))?;
+        Ok(image)
+    }
+
+    fn with(cli: Cli, run: Run, image: String, session: Session, warnings: Vec<String>) -> Options {
+        let reason = cli.reason.clone().filter(|r| !r.trim().is_empty());
+        Options {
             run,
             new: cli.new,
             keep: cli.keep,
@@ -333,7 +403,7 @@ impl Options {
             timeout: cli.timeout,
             verbosity: cli.verbosity,
             warnings,
-        })
+        }
     }
 }
 
@@ -724,6 +794,78 @@ mod tests {
             })
         );
         assert_eq!(run(&["pod/list", "--", "id"]), Run::One(target("pod/list")));
+    }
+
+    #[test]
+    fn cp_is_one_pod_and_a_kept_container() {
+        let e = env(false);
+        let o = opts(
+            &[
+                "cp",
+                "deploy/api/app:/etc/a.yaml",
+                "./a.yaml",
+                "--reason",
+                "INC-2",
+            ],
+            &e,
+        )
+        .unwrap();
+        let Run::Copy(c) = &o.run else {
+            panic!("{:?}", o.run)
+        };
+        assert_eq!(c.target.to_string(), "deployment/api");
+        assert_eq!(c.remote, "/etc/a.yaml");
+        assert_eq!(c.direction, Direction::Get);
+        assert_eq!(o.reason.as_deref(), Some("INC-2"));
+        assert!(!o.session.stdin && !o.session.tty);
+        // A pod named cp.
+        assert_eq!(
+            run_of(&["pod/cp", "--", "id"]),
+            Run::One(parse_target("pod/cp").unwrap())
+        );
+        // stdout and stdin as tar, unless they are terminals.
+        let mut t = env(false);
+        assert!(opts(&["cp", "api:/x", "-"], &t).is_ok());
+        t.stdout_is_terminal = true;
+        assert!(opts(&["cp", "api:/x", "-"], &t).is_err());
+        assert!(opts(&["cp", "-", "api:/x"], &t).is_ok());
+        t.stdin_is_terminal = true;
+        let err = opts(&["cp", "-", "api:/x"], &t).unwrap_err();
+        assert!(err.to_string().contains("terminal"), "{err}");
+    }
+
+    fn run_of(args: &[&str]) -> Run {
+        opts(args, &env(false)).unwrap().run
+    }
+
+    #[test]
+    fn cp_usage_errors() {
+        let e = env(false);
+        for (args, want) in [
+            (&["cp"][..], "a source and a destination"),
+            (&["cp", "api:/x"][..], "a source and a destination"),
+            (
+                &["cp", "api:/x", "./y", "./z"][..],
+                "a source and a destination",
+            ),
+            (&["cp", "api:/x", "web:/y"][..], "not between two pods"),
+            (&["cp", "./x", "./y"][..], "one side in a pod"),
+            (&["cp", "api:x", "./y"][..], "must be absolute"),
+            (&["cp", "svc/api:/x", "./y"][..], "unsupported kind \"svc\""),
+            (&["cp", "api:/x", "./y", "-i"][..], "no COMMAND, -i or -t"),
+            (&["cp", "api:/x", "./y", "--", "ls"][..], "no COMMAND"),
+            (&["cp", "api:/x", "./y", "-l", "a=b"][..], "one pod"),
+            (&["cp", "api:/x", "./y", "-o", "json"][..], "one pod"),
+            (
+                &["cp", "pod/api/app:/x", "./y", "--target", "side"][..],
+                "contradicts",
+            ),
+            (&["cp", "api:/x", "./y", "--ttl", "0"][..], "--ttl"),
+        ] {
+            let err = opts(args, &e).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
     }
 
     #[test]

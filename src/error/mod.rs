@@ -18,9 +18,11 @@ use std::time::Duration;
 use crate::model::{Level, Profile};
 
 mod classify;
+mod copy;
 mod kubeconfig;
 
 pub(crate) use classify::{ApiCall, api_status, classify};
+pub use copy::{CopyError, InPod};
 pub use kubeconfig::{ExecFailure, KubeconfigEntry, NamedBy};
 use kubeconfig::{fmt_available, fmt_missing, fmt_plugin};
 
@@ -241,6 +243,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// `cp`: what stopped the copy ([`copy`]).
+    #[error(transparent)]
+    Copy(#[from] CopyError),
 }
 
 fn fmt_causes(causes: &[String]) -> String {
@@ -308,6 +314,7 @@ impl Error {
             Error::Exec { .. } => "Exec",
             Error::NoPods { .. } => "NoPods",
             Error::Io { .. } => "Io",
+            Error::Copy(_) => "Copy",
         }
     }
 
@@ -463,6 +470,7 @@ impl Error {
                     "the plugin must print an ExecCredential with a token, or a client certificate and key, in the apiVersion the user's exec section names: update the plugin or that apiVersion".to_owned()
                 }
             },
+            Error::Copy(e) => return e.hint(),
             Error::Custom { .. } => {
                 "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
             }

@@ -12,6 +12,9 @@ mod sources {
     pub(crate) const KEEPALIVE: &str = include_str!("sh/keepalive.sh");
     pub(crate) const SESSION: &str = include_str!("sh/session.sh");
     pub(crate) const PROBE: &str = include_str!("sh/probe.sh");
+    pub(crate) const IDS: &str = include_str!("sh/ids.sh");
+    pub(crate) const LEASE: &str = include_str!("sh/lease.sh");
+    pub(crate) const CP: &str = include_str!("sh/cp.sh");
 }
 
 /// `main` with the functions of `libs` before its code, without comment and blank lines (every
@@ -45,8 +48,33 @@ pub(crate) fn keep_alive_script() -> &'static str {
 
 /// The script every session runs through exec.
 pub(crate) fn session_script() -> &'static str {
-    static SCRIPT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| compose(sources::SESSION, &[sources::COMMON, sources::TARGET]));
+    static SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        compose(
+            sources::SESSION,
+            &[
+                sources::COMMON,
+                sources::TARGET,
+                sources::IDS,
+                sources::LEASE,
+            ],
+        )
+    });
+    &SCRIPT
+}
+
+/// The script `cp` runs through exec ([`copy_command`]).
+pub(crate) fn copy_script() -> &'static str {
+    static SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        compose(
+            sources::CP,
+            &[
+                sources::COMMON,
+                sources::TARGET,
+                sources::IDS,
+                sources::LEASE,
+            ],
+        )
+    });
     &SCRIPT
 }
 
@@ -114,6 +142,40 @@ pub(crate) fn exec_command(
     argv
 }
 
+/// What `cp` does in the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CopyOp {
+    /// Out of the target: its stream on stdout, stdin held as the lease.
+    Get,
+    /// Into the target: records on stdin.
+    Put,
+}
+
+/// The exec argv of `cp`: the copy script, the run's ID, the target container's runtime ID (as
+/// for sessions), the operation, the path in the target, and for a put the name the copy takes
+/// in `path` when that is a directory (empty: write into `path` itself). Pure.
+pub(crate) fn copy_command(
+    op: CopyOp,
+    run_id: &str,
+    target_runtime_id: Option<&str>,
+    path: &str,
+    name: &str,
+) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        copy_script().to_owned(),
+        "distroless-debug-cp".to_owned(),
+        run_id.to_owned(),
+        target_runtime_id.unwrap_or_default().to_owned(),
+    ];
+    match op {
+        CopyOp::Get => argv.extend(["get".to_owned(), path.to_owned()]),
+        CopyOp::Put => argv.extend(["put".to_owned(), path.to_owned(), name.to_owned()]),
+    }
+    argv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +187,7 @@ mod tests {
             (keep_alive_script(), 1700),
             (session_script(), 4096),
             (probe_script(), 700),
+            (copy_script(), 8192),
         ] {
             assert!(script.len() < limit, "{} bytes:\n{script}", script.len());
             assert!(script.starts_with("# distroless-debug"));
@@ -151,5 +214,19 @@ mod tests {
         );
         let id = session_id(|_| 0);
         assert_eq!(id, "dd-bbbbbbbbbbbb");
+    }
+
+    #[test]
+    fn copy_commands_name_the_operation_and_path() {
+        let get = copy_command(CopyOp::Get, "dd-x", None, "/etc/a b", "ignored");
+        assert_eq!(
+            get[3..],
+            ["distroless-debug-cp", "dd-x", "", "get", "/etc/a b"]
+        );
+        let put = copy_command(CopyOp::Put, "dd-x", Some("c0ffee"), "/tmp", "");
+        assert_eq!(
+            put[3..],
+            ["distroless-debug-cp", "dd-x", "c0ffee", "put", "/tmp", ""]
+        );
     }
 }

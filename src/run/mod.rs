@@ -1,4 +1,4 @@
-//! The orchestration of a run: the single session, many pods, `list`, completion.
+//! The orchestration of a run: the single session, many pods, `list`, `cp`, completion.
 
 use crate::cli::options::{Options, Run};
 use crate::error::Error;
@@ -6,6 +6,7 @@ use crate::output::Printer;
 use crate::plan::custom::Custom;
 
 pub(crate) mod complete;
+pub(crate) mod copy;
 pub(crate) mod fanout;
 pub(crate) mod list;
 pub(crate) mod one;
@@ -52,6 +53,14 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
             let custom = load_custom(&options)?;
             let cluster = crate::connect::connect(&options.connection).await?;
             return fanout::run(&cluster, &options, pods, custom.as_ref(), printer).await;
+        }
+        Run::Copy(copy) => {
+            let custom = load_custom(&options)?;
+            let cluster = crate::connect::connect(&options.connection).await?;
+            return tokio::select! {
+                r = copy::run(&cluster, &options, copy, custom.as_ref(), printer) => r,
+                e = crate::session::signals::termination() => Err(before_session(e)),
+            };
         }
         Run::One(target) => target,
     };

@@ -31,10 +31,11 @@ pub struct Prepared {
     pub ends_with_session: bool,
 }
 
-/// Whether a new container is kept for reuse: always for a COMMAND, for a shell only with
-/// `--keep` (a shell's container otherwise ends with it). Pure.
+/// Whether a new container is kept for reuse: always for a COMMAND and for `cp`, for a shell
+/// only with `--keep` (a shell's container otherwise ends with it). Pure.
 pub(crate) fn mode_for(options: &Options) -> crate::plan::container::Mode {
-    if options.session.is_shell() && !options.keep {
+    let copy = matches!(options.run, crate::cli::options::Run::Copy(_));
+    if options.session.is_shell() && !options.keep && !copy {
         crate::plan::container::Mode::Session
     } else {
         crate::plan::container::Mode::KeepAlive

@@ -10,9 +10,13 @@
 //!   resize following where there are no Unix signals);
 //! - [`streams`]: every stream served by its own task, stdin closed at EOF or held, output
 //!   drained within a bound after the status;
-//! - [`exec`]: the session and its lease, the exit code from the exec Status.
+//! - [`exec`]: the session and its lease, the exit code from the exec Status;
+//! - [`copy`]: `cp` through exec, with [`local`] files or an [`archive`] on stdio.
 
+pub(crate) mod archive;
+pub(crate) mod copy;
 pub(crate) mod exec;
+pub(crate) mod local;
 pub(crate) mod resize;
 pub(crate) mod signals;
 pub(crate) mod stdin;

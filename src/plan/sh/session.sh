@@ -34,21 +34,8 @@ export TARGET_PID TARGET_ROOT
 
 if [ "$0" = distroless-debug-cmd ]; then
   # stdin is the lease: the client closes it only when it is gone.
-  exec 3<&0 </dev/null
-  (
-    read -r dd_me _ </proc/self/stat
-    while read -r _ <&3; do :; done
-    dd_children $$
-    for dd_c in $dd_k; do [ "$dd_c" = "$dd_me" ] || dd_end "$dd_c"; done
-  ) &
-  dd_w=$!
-  exec 3<&-
-  "$@"
-  dd_rc=$?
-  # Silently: a shell reports a job ended by a signal on the stderr of its wait.
-  kill "$dd_w" 2>/dev/null
-  wait "$dd_w" 2>/dev/null
-  exit "$dd_rc"
+  dd_leased "$@"
+  exit
 fi
 if [ "$#" -gt 0 ]; then
   "$@"
@@ -60,15 +47,6 @@ if ! [ -t 0 ]; then
   exit
 fi
 
-# UID, GID and effective capabilities of process $1.
-dd_ids() {
-  dd_u=?
-  dd_g=?
-  dd_cap=0
-  while read -r dd_a dd_b _; do
-    case $dd_a in Uid:) dd_u=$dd_b ;; Gid:) dd_g=$dd_b ;; CapEff:) dd_cap=$dd_b ;; esac
-  done 2>/dev/null <"/proc/$1/status"
-}
 dd_ids "$TARGET_PID"
 dd_tu=$dd_u
 dd_tg=$dd_g

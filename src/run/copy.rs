@@ -1,0 +1,88 @@
+//! `cp`: the debug container as for a command (a kept one reused, else one added, kept, with
+//! its audit record and TTL), then the copy through exec ([`crate::session::copy`]).
+
+use crate::cli::copy::{Copy, Direction, Local, last_component};
+use crate::cli::options::Options;
+use crate::connect::Cluster;
+use crate::error::{Error, InPod};
+use crate::output::Printer;
+use crate::plan::custom::Custom;
+use crate::session::copy::{Job, Source};
+
+/// Copies out of or into the target of `copy`; 0 when every byte arrived and matched.
+pub(crate) async fn run(
+    cluster: &Cluster,
+    options: &Options,
+    copy: &Copy,
+    custom: Option<&Custom>,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    let prepared =
+        crate::run::prepare::prepare(cluster, options, &copy.target, custom, printer).await?;
+    let run_id = crate::plan::names::session_id(|n| rand::random_range(0..n));
+    let job = Job {
+        pod: &prepared.pod,
+        container: &prepared.container,
+        image: &options.container.image,
+        at: InPod {
+            pod: prepared.pod.clone(),
+            container: prepared.target.clone(),
+        },
+        target_runtime_id: prepared.target_runtime_id.as_deref(),
+        run_id: &run_id,
+        remote: &copy.remote,
+    };
+    let remote_shown = format!("pod/{}/{}:{}", prepared.pod, prepared.target, copy.remote);
+    let (done, from, to) = match (copy.direction, &copy.local) {
+        (Direction::Get, Local::Path(path)) => {
+            let sink =
+                crate::session::local::FileSink::new(path, last_component(&copy.remote), &run_id);
+            let to = sink.root().display().to_string();
+            let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
+            (done, remote_shown, to)
+        }
+        (Direction::Get, Local::Stdio) => {
+            let sink = crate::session::archive::TarSink::new(
+                printer.data_writer(),
+                last_component(&copy.remote),
+            );
+            let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
+            (done, remote_shown, "stdout (tar)".to_owned())
+        }
+        (Direction::Put, Local::Path(path)) => {
+            let walk = crate::session::local::Walk::new(path);
+            let (total, _) = walk.total()?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let source: Source = Box::new(move |feeder| walk.feed(feeder));
+            let done =
+                crate::session::copy::put(cluster, &job, &name, Some(total), source, printer)
+                    .await?;
+            let to = format!(
+                "pod/{}/{}:{}",
+                prepared.pod, prepared.target, done.remote_dest
+            );
+            (done, path.display().to_string(), to)
+        }
+        (Direction::Put, Local::Stdio) => {
+            let source: Source =
+                Box::new(|feeder| crate::session::archive::feed(std::io::stdin().lock(), feeder));
+            let done = crate::session::copy::put(cluster, &job, "", None, source, printer).await?;
+            let to = format!(
+                "pod/{}/{}:{}",
+                prepared.pod, prepared.target, done.remote_dest
+            );
+            (done, "stdin (tar)".to_owned(), to)
+        }
+    };
+    for note in &done.notes {
+        printer.warn(note);
+    }
+    printer.status(&format!(
+        "Copied {from} to {to}: {}, SHA-256 checked",
+        crate::plan::copy::summary(done.files, done.bytes, done.elapsed)
+    ));
+    Ok(0)
+}
