@@ -107,13 +107,12 @@ pub enum CopyError {
     Garbled { container: String, detail: String },
 
     #[error(
-        "the copy in debug container {container:?} ended before it was complete{}{}",
-        code.map(|c| format!(" (exit code {c})")).unwrap_or_default(),
-        if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
+        "the copy in debug container {container:?} ended before it was complete: {why}{}",
+        if stderr.is_empty() { String::new() } else { format!(" ({stderr})") }
     )]
     Ended {
         container: String,
-        code: Option<i32>,
+        why: String,
         stderr: String,
     },
 

@@ -463,8 +463,8 @@ pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -
         },
         Stop::Input => CopyError::Ended {
             container: container.to_owned(),
-            code: None,
-            stderr: "the debug container's copy read an incomplete record".to_owned(),
+            why: "the script read an incomplete record".to_owned(),
+            stderr: String::new(),
         },
         Stop::Other(what) => CopyError::Garbled {
             container: container.to_owned(),

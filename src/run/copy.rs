@@ -9,6 +9,15 @@ use crate::output::Printer;
 use crate::plan::custom::Custom;
 use crate::session::copy::{Job, Source};
 
+/// This machine's side, checked before anything is asked of the pod.
+enum Side {
+    Files(crate::session::local::FileSink),
+    Archive,
+    /// A local path to send, its bytes, and the name it takes in a directory.
+    Walk(crate::session::local::Walk, u64, String),
+    FromStdin,
+}
+
 /// Copies out of or into the target of `copy`; 0 when every byte arrived and matched.
 pub(crate) async fn run(
     cluster: &Cluster,
@@ -17,9 +26,26 @@ pub(crate) async fn run(
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<u8, Error> {
+    let run_id = crate::plan::names::session_id(|n| rand::random_range(0..n));
+    let side =
+        match (copy.direction, &copy.local) {
+            (Direction::Get, Local::Path(path)) => Side::Files(
+                crate::session::local::FileSink::new(path, last_component(&copy.remote), &run_id)?,
+            ),
+            (Direction::Get, Local::Stdio) => Side::Archive,
+            (Direction::Put, Local::Path(path)) => {
+                let walk = crate::session::local::Walk::new(path);
+                let (total, _) = walk.total()?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Side::Walk(walk, total, name)
+            }
+            (Direction::Put, Local::Stdio) => Side::FromStdin,
+        };
     let prepared =
         crate::run::prepare::prepare(cluster, options, &copy.target, custom, printer).await?;
-    let run_id = crate::plan::names::session_id(|n| rand::random_range(0..n));
     let job = Job {
         pod: &prepared.pod,
         container: &prepared.container,
@@ -32,48 +58,35 @@ pub(crate) async fn run(
         run_id: &run_id,
         remote: &copy.remote,
     };
-    let remote_shown = format!("pod/{}/{}:{}", prepared.pod, prepared.target, copy.remote);
-    let (done, from, to) = match (copy.direction, &copy.local) {
-        (Direction::Get, Local::Path(path)) => {
-            let sink =
-                crate::session::local::FileSink::new(path, last_component(&copy.remote), &run_id);
+    let in_pod = |path: &str| format!("pod/{}/{}:{path}", prepared.pod, prepared.target);
+    let (done, from, to) = match side {
+        Side::Files(sink) => {
             let to = sink.root().display().to_string();
             let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
-            (done, remote_shown, to)
+            (done, in_pod(&copy.remote), to)
         }
-        (Direction::Get, Local::Stdio) => {
+        Side::Archive => {
             let sink = crate::session::archive::TarSink::new(
                 printer.data_writer(),
                 last_component(&copy.remote),
             );
             let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
-            (done, remote_shown, "stdout (tar)".to_owned())
+            (done, in_pod(&copy.remote), "stdout (tar)".to_owned())
         }
-        (Direction::Put, Local::Path(path)) => {
-            let walk = crate::session::local::Walk::new(path);
-            let (total, _) = walk.total()?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        Side::Walk(walk, total, name) => {
+            let from = walk.root().display().to_string();
             let source: Source = Box::new(move |feeder| walk.feed(feeder));
             let done =
                 crate::session::copy::put(cluster, &job, &name, Some(total), source, printer)
                     .await?;
-            let to = format!(
-                "pod/{}/{}:{}",
-                prepared.pod, prepared.target, done.remote_dest
-            );
-            (done, path.display().to_string(), to)
+            let to = in_pod(&done.remote_dest);
+            (done, from, to)
         }
-        (Direction::Put, Local::Stdio) => {
+        Side::FromStdin => {
             let source: Source =
                 Box::new(|feeder| crate::session::archive::feed(std::io::stdin().lock(), feeder));
             let done = crate::session::copy::put(cluster, &job, "", None, source, printer).await?;
-            let to = format!(
-                "pod/{}/{}:{}",
-                prepared.pod, prepared.target, done.remote_dest
-            );
+            let to = in_pod(&done.remote_dest);
             (done, "stdin (tar)".to_owned(), to)
         }
     };

@@ -220,8 +220,15 @@ pub(crate) fn feed<R: Read>(input: R, feeder: &mut Feeder) -> Result<Vec<String>
                 .unwrap_or_default();
             feeder.send(&put::link(&name, &target, mtime))?;
         } else {
+            let what = match kind {
+                tar::EntryType::Link => "a hard link",
+                tar::EntryType::Fifo => "a FIFO",
+                tar::EntryType::Char => "a character device",
+                tar::EntryType::Block => "a block device",
+                _ => "an entry of another kind",
+            };
             notes.push(format!(
-                "{}: a {kind:?} entry of the archive; left out (cp writes files, directories and symbolic links)",
+                "{}: {what} in the archive; left out (cp writes files, directories and symbolic links)",
                 String::from_utf8_lossy(&name)
             ));
         }

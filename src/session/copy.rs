@@ -33,6 +33,9 @@ const STREAM_BUFFER: usize = 1 << 20;
 const PIECES: usize = 16;
 const PIECE: usize = 256 * 1024;
 
+/// How long the exit status may take after the copy's last record.
+const STATUS_WAIT: Duration = Duration::from_secs(10);
+
 /// How often the progress line is redrawn.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -276,9 +279,16 @@ impl Meter<'_> {
     }
 }
 
-/// The exec's end: its exit code, or why there is none.
-fn exit_of(status: Option<&Status>) -> Option<i32> {
-    crate::session::exec::exit_code_of(status).ok()
+/// The exec's status as far as it came: not yet, or its exit code (or why there is none).
+enum Exit {
+    Running,
+    Ended(Result<i32, String>),
+}
+
+impl Exit {
+    fn running(&self) -> bool {
+        matches!(self, Exit::Running)
+    }
 }
 
 /// Out of the pod: the script's stream into `sink`.
@@ -316,17 +326,20 @@ pub(crate) async fn get(
         .and_then(Result::ok);
     drop(lease);
     process.abort();
-    let stderr = stderr_of(stderr).await;
     let mut done = match read {
         Ok(done) => done,
         // The writer's own failure explains why the network side could not go on.
         Err(e) => {
             return Err(match written {
-                Some(Err(w)) => w.into(),
-                _ => ended_with(e, stderr),
+                Some(Err(w)) => {
+                    stderr.abort();
+                    w.into()
+                }
+                _ => ended_with(e, stderr).await,
             });
         }
     };
+    stderr.abort();
     match written {
         Some(Ok(notes)) => done.notes.extend(notes),
         Some(Err(e)) => return Err(e.into()),
@@ -350,17 +363,19 @@ async fn stderr_of(task: tokio::task::JoinHandle<String>) -> String {
         .unwrap_or_default()
 }
 
-/// An early end says what the toolbox said on stderr, if anything.
-fn ended_with(e: Error, stderr: String) -> Error {
+/// An early end says what the toolbox said on stderr, if anything; every other error is
+/// the script's own account, and stderr is not waited for.
+async fn ended_with(e: Error, stderr: tokio::task::JoinHandle<String>) -> Error {
     match e {
-        Error::Copy(CopyError::Ended {
-            container, code, ..
-        }) => Error::Copy(CopyError::Ended {
+        Error::Copy(CopyError::Ended { container, why, .. }) => Error::Copy(CopyError::Ended {
             container,
-            code,
-            stderr,
+            why,
+            stderr: stderr_of(stderr).await,
         }),
-        e => e,
+        e => {
+            stderr.abort();
+            e
+        }
     }
 }
 
@@ -396,15 +411,15 @@ async fn pump_get(
     let mut decoder = Decoder::default();
     let mut nesting = Nesting::default();
     let mut buf = vec![0u8; PIECE];
-    let (mut files, mut bytes, mut ended, mut skipped) = (0u64, 0u64, false, (0u64, None));
+    let (mut files, mut bytes, mut at_end, mut skipped) = (0u64, 0u64, false, (0u64, None));
     let mut notes = Vec::new();
-    let mut exited: Option<Option<Status>> = None;
+    let mut exited = Exit::Running;
     let mut drain = None;
     loop {
         let n = tokio::select! {
             r = stdout.read(&mut buf) => r.unwrap_or(0),
-            s = &mut status, if exited.is_none() => {
-                exited = Some(s);
+            s = &mut status, if exited.running() => {
+                exited = Exit::Ended(crate::session::exec::exit_code_of(s.as_ref()));
                 drain = Some(tokio::time::Instant::now() + crate::session::streams::DRAIN);
                 continue;
             }
@@ -507,45 +522,30 @@ async fn pump_get(
                     if !nesting.closed() {
                         return Err(garbled("the end before every directory ended".into()));
                     }
-                    ended = true;
+                    at_end = true;
                     Ok(())
                 }
                 Event::Ready { .. } => return Err(garbled("a reply of put in a get".into())),
             };
             if sent.is_err() {
                 // The writing thread stopped: its error says why.
-                return Err(Error::Copy(CopyError::Ended {
-                    container: job.container.to_owned(),
-                    code: None,
-                    stderr: String::new(),
-                }));
+                return Err(ended(job.container, "the writing side stopped".to_owned()));
             }
         }
-        if ended {
+        if at_end {
             break;
         }
     }
-    if !ended {
-        return Err(Error::Copy(CopyError::Ended {
-            container: job.container.to_owned(),
-            code: exited.as_ref().and_then(|s| exit_of(s.as_ref())),
-            stderr: String::new(),
-        }));
+    if !at_end {
+        return Err(ended(
+            job.container,
+            match exited {
+                Exit::Ended(code) => end_of(code.clone()),
+                Exit::Running => "the connection ended before the copy's last record".to_owned(),
+            },
+        ));
     }
-    let exited = match exited {
-        Some(s) => s,
-        None => tokio::time::timeout(crate::session::streams::DRAIN, &mut status)
-            .await
-            .ok()
-            .flatten(),
-    };
-    if exit_of(exited.as_ref()) != Some(0) {
-        return Err(Error::Copy(CopyError::Ended {
-            container: job.container.to_owned(),
-            code: exit_of(exited.as_ref()),
-            stderr: String::new(),
-        }));
-    }
+    check_exit(job.container, exited, &mut status).await?;
     if let (count @ 1.., Some(first)) = skipped {
         return Err(Error::Copy(CopyError::Incomplete { count, first }));
     }
@@ -557,6 +557,47 @@ async fn pump_get(
         remote_dest: String::new(),
         notes,
     })
+}
+
+/// An early end, and why.
+fn ended(container: &str, why: String) -> Error {
+    Error::Copy(CopyError::Ended {
+        container: container.to_owned(),
+        why,
+        stderr: String::new(),
+    })
+}
+
+/// How the exec ended, in words.
+fn end_of(code: Result<i32, String>) -> String {
+    match code {
+        Ok(code) => format!("the script ended with exit code {code}"),
+        Err(why) => why,
+    }
+}
+
+/// After the last record: the script's exit code must be 0. Its status may be slow to come
+/// back on a busy node; every record already arrived and was checked, so a status that has not
+/// come within [`STATUS_WAIT`] does not fail the copy.
+async fn check_exit(
+    container: &str,
+    exited: Exit,
+    status: &mut (impl std::future::Future<Output = Option<Status>> + Unpin),
+) -> Result<(), Error> {
+    let code = match exited {
+        Exit::Ended(code) => code,
+        Exit::Running => {
+            let Ok(s) = tokio::time::timeout(STATUS_WAIT, status).await else {
+                tracing::debug!("no exit status within {STATUS_WAIT:?} after the copy's end");
+                return Ok(());
+            };
+            crate::session::exec::exit_code_of(s.as_ref())
+        }
+    };
+    match code {
+        Ok(0) => Ok(()),
+        code => Err(ended(container, end_of(code))),
+    }
 }
 
 /// What a skipped entry is, from its type bits.
@@ -589,7 +630,7 @@ impl Feeder {
     fn gone() -> CopyError {
         CopyError::Ended {
             container: String::new(),
-            code: None,
+            why: "the sending side stopped".to_owned(),
             stderr: String::new(),
         }
     }
@@ -663,8 +704,11 @@ pub(crate) async fn put(
     printer.progress_done();
     process.abort();
     match result {
-        Ok(done) => Ok(done),
-        Err(e) => Err(ended_with(e, stderr_of(stderr).await)),
+        Ok(done) => {
+            stderr.abort();
+            Ok(done)
+        }
+        Err(e) => Err(ended_with(e, stderr).await),
     }
 }
 
@@ -691,23 +735,29 @@ async fn pump_put(
             detail,
         })
     };
-    let ended = |code: Option<i32>| {
-        Error::Copy(CopyError::Ended {
-            container: job.container.to_owned(),
-            code,
-            stderr: String::new(),
-        })
+    let gone = |exited: &Exit| match exited {
+        Exit::Ended(code) => ended(job.container, end_of(code.clone())),
+        Exit::Running => ended(
+            job.container,
+            "the connection ended before the script's last record".to_owned(),
+        ),
     };
     let mut decoder = Decoder::default();
     let mut buf = vec![0u8; 4096];
     // The script's first answer: where the copy goes, or why it cannot.
+    let mut exited = Exit::Running;
     let dest = loop {
         let n = tokio::select! {
             r = stdout.read(&mut buf) => r.unwrap_or(0),
-            s = &mut status => return Err(ended(exit_of(s.as_ref()))),
+            s = &mut status, if exited.running() => {
+                // What the script wrote before it ended may still be on its way.
+                exited = Exit::Ended(crate::session::exec::exit_code_of(s.as_ref()));
+                continue;
+            }
+            () = tokio::time::sleep(crate::session::streams::DRAIN), if !exited.running() => 0,
         };
         if n == 0 {
-            return Err(ended(None));
+            return Err(gone(&exited));
         }
         let mut input = &buf[..n];
         match decoder.next(&mut input).map_err(|g| garbled(g.0))? {
@@ -767,13 +817,12 @@ async fn pump_put(
     };
     let mut tick = tokio::time::interval(TICK);
     let mut finished = false;
-    let mut exited: Option<Option<Status>> = None;
     let mut read = None;
     loop {
         let n = tokio::select! {
             r = stdout.read(&mut buf) => r.unwrap_or(0),
-            s = &mut status, if exited.is_none() => {
-                exited = Some(s);
+            s = &mut status, if exited.running() => {
+                exited = Exit::Ended(crate::session::exec::exit_code_of(s.as_ref()));
                 if finished { break; }
                 continue;
             }
@@ -817,24 +866,15 @@ async fn pump_put(
                 e => return Err(garbled(format!("{e:?} during a put"))),
             }
         }
-        if finished && exited.is_some() {
+        if finished && !exited.running() {
             break;
         }
     }
     drop(held);
     let Some((notes, files)) = read.filter(|_| finished) else {
-        return Err(ended(exited.as_ref().and_then(|s| exit_of(s.as_ref()))));
+        return Err(gone(&exited));
     };
-    let exited = match exited {
-        Some(s) => s,
-        None => tokio::time::timeout(crate::session::streams::DRAIN, &mut status)
-            .await
-            .ok()
-            .flatten(),
-    };
-    if exit_of(exited.as_ref()) != Some(0) {
-        return Err(ended(exit_of(exited.as_ref())));
-    }
+    check_exit(job.container, exited, &mut status).await?;
     let bytes = sent.load(Ordering::Relaxed);
     meter.show(bytes);
     Ok(Done {

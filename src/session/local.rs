@@ -16,7 +16,7 @@ use crate::error::CopyError;
 use crate::plan::copy::MODE_BITS;
 use crate::session::copy::{Feeder, Sink};
 
-fn local(path: &Path, source: std::io::Error) -> CopyError {
+fn io_error(path: &Path, source: std::io::Error) -> CopyError {
     CopyError::Local {
         path: path.display().to_string(),
         source,
@@ -118,17 +118,33 @@ pub(crate) struct FileSink {
 impl FileSink {
     /// Where the copy of `remote` goes for LOCAL `local`: into it when it is a directory
     /// (under the remote's last name, or merged when the remote path ends in `/.`), else at it.
-    pub(crate) fn new(local: &Path, remote_name: Option<&str>, run_id: &str) -> FileSink {
+    /// The directory it goes in must be there: checked before anything is asked of the pod.
+    pub(crate) fn new(
+        local: &Path,
+        remote_name: Option<&str>,
+        run_id: &str,
+    ) -> Result<FileSink, CopyError> {
         let root = match (fs::metadata(local), remote_name) {
             (Ok(m), Some(name)) if m.is_dir() => local.join(name),
             _ => local.to_path_buf(),
         };
-        FileSink {
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            match fs::metadata(parent) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(CopyError::LocalNotDirectory {
+                        path: parent.display().to_string(),
+                    });
+                }
+                Err(e) => return Err(io_error(parent, e)),
+            }
+        }
+        Ok(FileSink {
             root,
             run_id: run_id.to_owned(),
             open: Vec::new(),
             pending: None,
-        }
+        })
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -172,25 +188,27 @@ impl Sink for FileSink {
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .map_err(|e| local(&tmp, e))?;
+            .map_err(|e| io_error(&tmp, e))?;
         self.pending = Some(Pending {
             tmp: tmp.clone(),
             path,
         });
         let mut out = BufWriter::with_capacity(256 * 1024, file);
         let copied =
-            std::io::copy(&mut content.take(size), &mut out).map_err(|e| local(&tmp, e))?;
+            std::io::copy(&mut content.take(size), &mut out).map_err(|e| io_error(&tmp, e))?;
         if copied != size {
-            return Err(local(
+            return Err(io_error(
                 &tmp,
                 std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the content ended early"),
             ));
         }
-        let file = out.into_inner().map_err(|e| local(&tmp, e.into_error()))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&tmp, e.into_error()))?;
         file.set_modified(time_of(mtime))
-            .map_err(|e| local(&tmp, e))?;
+            .map_err(|e| io_error(&tmp, e))?;
         drop(file);
-        set_mode(&tmp, mode).map_err(|e| local(&tmp, e))
+        set_mode(&tmp, mode).map_err(|e| io_error(&tmp, e))
     }
 
     fn commit(&mut self) -> Result<(), CopyError> {
@@ -199,7 +217,7 @@ impl Sink for FileSink {
         };
         fs::rename(&p.tmp, &p.path).map_err(|e| {
             let _ = fs::remove_file(&p.tmp);
-            local(&p.path, e)
+            io_error(&p.path, e)
         })
     }
 
@@ -224,7 +242,7 @@ impl Sink for FileSink {
                 });
             }
             Err(_) => {
-                fs::create_dir(&path).map_err(|e| local(&path, e))?;
+                fs::create_dir(&path).map_err(|e| io_error(&path, e))?;
                 true
             }
         };
@@ -246,8 +264,8 @@ impl Sink for FileSink {
             // write bit).
             File::open(&dir.path)
                 .and_then(|f| f.set_modified(time_of(dir.mtime)))
-                .map_err(|e| local(&dir.path, e))?;
-            set_mode(&dir.path, dir.mode).map_err(|e| local(&dir.path, e))?;
+                .map_err(|e| io_error(&dir.path, e))?;
+            set_mode(&dir.path, dir.mode).map_err(|e| io_error(&dir.path, e))?;
         }
         Ok(())
     }
@@ -265,10 +283,10 @@ impl Sink for FileSink {
             use std::os::unix::ffi::OsStrExt;
             let tmp = self.tmp_for(&path);
             std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), &tmp)
-                .map_err(|e| local(&tmp, e))?;
+                .map_err(|e| io_error(&tmp, e))?;
             fs::rename(&tmp, &path).map_err(|e| {
                 let _ = fs::remove_file(&tmp);
-                local(&path, e)
+                io_error(&path, e)
             })?;
             Ok(None)
         }
@@ -300,6 +318,10 @@ impl Walk {
         }
     }
 
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The bytes of every file below the root, for the progress; the root itself followed
     /// when it is a link, links below it not.
     pub(crate) fn total(&self) -> Result<(u64, u64), CopyError> {
@@ -315,16 +337,16 @@ impl Walk {
             }
             Ok(())
         }
-        let meta = fs::metadata(&self.root).map_err(|e| local(&self.root, e))?;
+        let meta = fs::metadata(&self.root).map_err(|e| io_error(&self.root, e))?;
         let mut sum = (0, 0);
-        walk(&self.root, &meta, &mut sum).map_err(|e| local(&self.root, e))?;
+        walk(&self.root, &meta, &mut sum).map_err(|e| io_error(&self.root, e))?;
         Ok(sum)
     }
 
     /// Feeds the tree into `feeder`; notes on what it left out.
     pub(crate) fn feed(&self, feeder: &mut Feeder) -> Result<Vec<String>, CopyError> {
         let mut notes = Vec::new();
-        let meta = fs::metadata(&self.root).map_err(|e| local(&self.root, e))?;
+        let meta = fs::metadata(&self.root).map_err(|e| io_error(&self.root, e))?;
         Self::entry(&self.root, &meta, &mut Vec::new(), feeder, &mut notes)?;
         Ok(notes)
     }
@@ -339,23 +361,23 @@ impl Walk {
         let mtime = meta.modified().map_or(0, seconds_of);
         let mode = mode_of(meta);
         if meta.is_file() {
-            let mut f = File::open(path).map_err(|e| local(path, e))?;
+            let mut f = File::open(path).map_err(|e| io_error(path, e))?;
             feeder
                 .file(name, mode, mtime, meta.len(), &mut f)
                 .map_err(|e| match e {
-                    crate::session::copy::FeedError::Read(e) => local(path, e),
+                    crate::session::copy::FeedError::Read(e) => io_error(path, e),
                     crate::session::copy::FeedError::Stopped(e) => e,
                 })?;
         } else if meta.is_dir() {
             feeder.send(&crate::plan::copy::put::dir(name, mode, mtime))?;
             let mut entries: Vec<fs::DirEntry> = fs::read_dir(path)
-                .map_err(|e| local(path, e))?
+                .map_err(|e| io_error(path, e))?
                 .collect::<Result<_, _>>()
-                .map_err(|e| local(path, e))?;
+                .map_err(|e| io_error(path, e))?;
             entries.sort_by_key(fs::DirEntry::file_name);
             for entry in entries {
                 let child = entry.path();
-                let child_meta = fs::symlink_metadata(&child).map_err(|e| local(&child, e))?;
+                let child_meta = fs::symlink_metadata(&child).map_err(|e| io_error(&child, e))?;
                 let len = name.len();
                 if !name.is_empty() {
                     name.push(b'/');
@@ -366,7 +388,7 @@ impl Walk {
             }
             feeder.send(&crate::plan::copy::put::times(name, mode, mtime))?;
         } else if meta.file_type().is_symlink() {
-            let target = fs::read_link(path).map_err(|e| local(path, e))?;
+            let target = fs::read_link(path).map_err(|e| io_error(path, e))?;
             feeder.send(&crate::plan::copy::put::link(
                 name,
                 &os_bytes(target.as_os_str())?,
@@ -411,7 +433,7 @@ mod tests {
     #[test]
     fn a_file_lands_only_when_committed() {
         let dir = temp("commit");
-        let mut sink = FileSink::new(&dir.join("out.txt"), Some("in.txt"), "dd-t");
+        let mut sink = FileSink::new(&dir.join("out.txt"), Some("in.txt"), "dd-t").unwrap();
         sink.file(b"", 0o640, 1_600_000_000, 5, &mut &b"hello"[..])
             .unwrap();
         assert!(!dir.join("out.txt").exists(), "not before the checksum");
@@ -422,10 +444,12 @@ mod tests {
         assert_eq!(mode_of(&meta), if cfg!(unix) { 0o640 } else { 0o644 });
 
         // Into an existing directory, under the remote's name; a mismatch leaves nothing.
-        let mut sink = FileSink::new(&dir, Some("in.txt"), "dd-t");
+        let mut sink = FileSink::new(&dir, Some("in.txt"), "dd-t").unwrap();
         sink.file(b"", 0o644, 0, 3, &mut &b"abc"[..]).unwrap();
         sink.discard();
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "only out.txt");
+        // Its directory must be there.
+        assert!(FileSink::new(&dir.join("no/such/x"), None, "dd-t").is_err());
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -435,7 +459,7 @@ mod tests {
         let dir = temp("links");
         let outside = temp("links-outside");
         std::os::unix::fs::symlink(&outside, dir.join("sub")).unwrap();
-        let mut sink = FileSink::new(&dir, None, "dd-t");
+        let mut sink = FileSink::new(&dir, None, "dd-t").unwrap();
         sink.dir(b"", 0o755, 0).unwrap();
         let err = sink.dir(b"sub", 0o755, 0).unwrap_err();
         assert!(matches!(err, CopyError::LocalThroughLink { .. }), "{err}");

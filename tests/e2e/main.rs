@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod completion;
+mod copy;
 mod docs_rbac;
 mod faults;
 mod harness;

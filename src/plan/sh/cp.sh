@@ -111,7 +111,10 @@ dd_walk() (
 
 dd_get() (
   dd_resolve "$dd_path" || dd_die "$dd_path" loop
-  [ -e ".$dd_r" ] || dd_die "${dd_r:-/}" missing
+  if ! [ -e ".$dd_r" ]; then
+    [ -e ".${dd_r%/*}" ] && ! [ -d ".${dd_r%/*}" ] && dd_die "${dd_r%/*}" notdir
+    dd_die "${dd_r:-/}" missing
+  fi
   if [ -d ".$dd_r" ]; then
     cd ".$dd_r" 2>/dev/null || dd_die "${dd_r:-/}" denied
     dd_k=$(du -s -k . 2>/dev/null)
