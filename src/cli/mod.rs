@@ -2,7 +2,7 @@
 
 pub(crate) mod args;
 pub(crate) mod complete;
-pub(crate) mod copy;
+pub(crate) mod cp;
 pub(crate) mod options;
 pub(crate) mod parse;
 pub(crate) mod selector;

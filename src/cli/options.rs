@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::Cli;
-use crate::cli::copy::{Copy, Direction, Local, parse_copy};
+use crate::cli::cp::{Cp, Direction, Local, parse_cp};
 use crate::cli::parse::validate_image;
 use crate::cli::target::{Kind, TargetRef, parse_target};
 use crate::error::Error;
@@ -84,7 +84,7 @@ pub enum Run {
     /// `list`: the debug containers of some pods.
     List(Pods),
     /// `cp`: files out of or into one pod's target container.
-    Copy(Copy),
+    Cp(Cp),
 }
 
 /// Which pods: named TARGETs (each a pod, or a workload's pods), a label selector, or every pod
@@ -157,8 +157,8 @@ impl Options {
     /// Validates the parsed flags: what each flag's own parser cannot see, their interplay.
     pub fn from_cli(cli: Cli, env: &Environment) -> Result<Options, Error> {
         if cli.targets.first().map(String::as_str) == Some("cp") {
-            let copy = parse_copy(&cli.targets[1..]).map_err(Error::Usage)?;
-            return Self::for_copy(cli, env, copy);
+            let cp = parse_cp(&cli.targets[1..]).map_err(Error::Usage)?;
+            return Self::for_cp(cli, env, cp);
         }
         let usage = Error::Usage;
         let mut raw_targets = cli.targets.clone();
@@ -306,7 +306,7 @@ impl Options {
     }
 
     /// `cp`: one pod, a kept container, no session flags.
-    fn for_copy(cli: Cli, env: &Environment, copy: Copy) -> Result<Options, Error> {
+    fn for_cp(cli: Cli, env: &Environment, cp: Cp) -> Result<Options, Error> {
         let usage = |m: &str| Error::Usage(m.to_owned());
         if !cli.command.is_empty() || cli.stdin || cli.tty {
             return Err(usage(
@@ -322,14 +322,14 @@ impl Options {
                 "cp copies with one pod: -l, --all-pods, -A and -o are for commands and list",
             ));
         }
-        if let (Some(flag), Some(suffix)) = (&cli.target_container, &copy.target.container)
+        if let (Some(flag), Some(suffix)) = (&cli.target_container, &cp.target.container)
             && flag != suffix
         {
             return Err(Error::Usage(format!(
                 "--target {flag:?} contradicts the container {suffix:?} in the target"
             )));
         }
-        match (copy.local.clone(), copy.direction) {
+        match (cp.local.clone(), cp.direction) {
             (Local::Stdio, Direction::Get) if env.stdout_is_terminal => {
                 return Err(usage(
                     "cp to - writes a tar archive to stdout, which is a terminal: redirect it (> out.tar, | tar -x) or name a local path",
@@ -353,7 +353,7 @@ impl Options {
             stdin: false,
             tty: false,
         };
-        Ok(Self::with(cli, Run::Copy(copy), image, session, Vec::new()))
+        Ok(Self::with(cli, Run::Cp(cp), image, session, Vec::new()))
     }
 
     /// The toolbox image: `--image`, else the environment's, else the default; checked.
@@ -810,7 +810,7 @@ mod tests {
             &e,
         )
         .unwrap();
-        let Run::Copy(c) = &o.run else {
+        let Run::Cp(c) = &o.run else {
             panic!("{:?}", o.run)
         };
         assert_eq!(c.target.to_string(), "deployment/api");

@@ -18,11 +18,11 @@ use std::time::Duration;
 use crate::model::{Level, Profile};
 
 mod classify;
-mod copy;
+mod cp;
 mod kubeconfig;
 
 pub(crate) use classify::{ApiCall, api_status, classify};
-pub use copy::{CopyError, InPod};
+pub use cp::{CpError, InPod};
 pub use kubeconfig::{ExecFailure, KubeconfigEntry, NamedBy};
 use kubeconfig::{fmt_available, fmt_missing, fmt_plugin};
 
@@ -244,9 +244,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// `cp`: what stopped the copy ([`copy`]).
+    /// `cp`: what stopped the copy ([`cp`]).
     #[error(transparent)]
-    Copy(#[from] CopyError),
+    Cp(#[from] CpError),
 }
 
 fn fmt_causes(causes: &[String]) -> String {
@@ -314,7 +314,7 @@ impl Error {
             Error::Exec { .. } => "Exec",
             Error::NoPods { .. } => "NoPods",
             Error::Io { .. } => "Io",
-            Error::Copy(_) => "Copy",
+            Error::Cp(_) => "Cp",
         }
     }
 
@@ -470,7 +470,7 @@ impl Error {
                     "the plugin must print an ExecCredential with a token, or a client certificate and key, in the apiVersion the user's exec section names: update the plugin or that apiVersion".to_owned()
                 }
             },
-            Error::Copy(e) => return e.hint(),
+            Error::Cp(e) => return e.hint(),
             Error::Custom { .. } => {
                 "--custom takes a JSON or YAML partial container spec, e.g. {\"securityContext\":{\"runAsUser\":1000}}".to_owned()
             }

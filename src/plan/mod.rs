@@ -2,7 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod container;
-pub(crate) mod copy;
+pub(crate) mod cp;
 pub(crate) mod custom;
 pub(crate) mod env;
 pub(crate) mod names;

@@ -62,8 +62,8 @@ pub(crate) fn session_script() -> &'static str {
     &SCRIPT
 }
 
-/// The script `cp` runs through exec ([`copy_command`]).
-pub(crate) fn copy_script() -> &'static str {
+/// The script `cp` runs through exec ([`cp_command`]).
+pub(crate) fn cp_script() -> &'static str {
     static SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         compose(
             sources::CP,
@@ -144,7 +144,7 @@ pub(crate) fn exec_command(
 
 /// What `cp` does in the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CopyOp {
+pub(crate) enum CpOp {
     /// Out of the target: its stream on stdout, stdin held as the lease.
     Get,
     /// Into the target: records on stdin.
@@ -154,8 +154,8 @@ pub(crate) enum CopyOp {
 /// The exec argv of `cp`: the copy script, the run's ID, the target container's runtime ID (as
 /// for sessions), the operation, the path in the target, and for a put the name the copy takes
 /// in `path` when that is a directory (empty: write into `path` itself). Pure.
-pub(crate) fn copy_command(
-    op: CopyOp,
+pub(crate) fn cp_command(
+    op: CpOp,
     run_id: &str,
     target_runtime_id: Option<&str>,
     path: &str,
@@ -164,14 +164,14 @@ pub(crate) fn copy_command(
     let mut argv = vec![
         "sh".to_owned(),
         "-c".to_owned(),
-        copy_script().to_owned(),
+        cp_script().to_owned(),
         "distroless-debug-cp".to_owned(),
         run_id.to_owned(),
         target_runtime_id.unwrap_or_default().to_owned(),
     ];
     match op {
-        CopyOp::Get => argv.extend(["get".to_owned(), path.to_owned()]),
-        CopyOp::Put => argv.extend(["put".to_owned(), path.to_owned(), name.to_owned()]),
+        CpOp::Get => argv.extend(["get".to_owned(), path.to_owned()]),
+        CpOp::Put => argv.extend(["put".to_owned(), path.to_owned(), name.to_owned()]),
     }
     argv
 }
@@ -187,7 +187,7 @@ mod tests {
             (keep_alive_script(), 1700),
             (session_script(), 4096),
             (probe_script(), 700),
-            (copy_script(), 8192),
+            (cp_script(), 8192),
         ] {
             assert!(script.len() < limit, "{} bytes:\n{script}", script.len());
             assert!(script.starts_with("# distroless-debug"));
@@ -218,12 +218,12 @@ mod tests {
 
     #[test]
     fn copy_commands_name_the_operation_and_path() {
-        let get = copy_command(CopyOp::Get, "dd-x", None, "/etc/a b", "ignored");
+        let get = cp_command(CpOp::Get, "dd-x", None, "/etc/a b", "ignored");
         assert_eq!(
             get[3..],
             ["distroless-debug-cp", "dd-x", "", "get", "/etc/a b"]
         );
-        let put = copy_command(CopyOp::Put, "dd-x", Some("c0ffee"), "/tmp", "");
+        let put = cp_command(CpOp::Put, "dd-x", Some("c0ffee"), "/tmp", "");
         assert_eq!(
             put[3..],
             ["distroless-debug-cp", "dd-x", "c0ffee", "put", "/tmp", ""]

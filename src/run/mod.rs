@@ -6,7 +6,7 @@ use crate::output::Printer;
 use crate::plan::custom::Custom;
 
 pub(crate) mod complete;
-pub(crate) mod copy;
+pub(crate) mod cp;
 pub(crate) mod fanout;
 pub(crate) mod list;
 pub(crate) mod one;
@@ -54,11 +54,11 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
             let cluster = crate::connect::connect(&options.connection).await?;
             return fanout::run(&cluster, &options, pods, custom.as_ref(), printer).await;
         }
-        Run::Copy(copy) => {
+        Run::Cp(cp) => {
             let custom = load_custom(&options)?;
             let cluster = crate::connect::connect(&options.connection).await?;
             return tokio::select! {
-                r = copy::run(&cluster, &options, copy, custom.as_ref(), printer) => r,
+                r = cp::run(&cluster, &options, cp, custom.as_ref(), printer) => r,
                 e = crate::session::signals::termination() => Err(before_session(e)),
             };
         }

@@ -34,8 +34,8 @@ pub struct Prepared {
 /// Whether a new container is kept for reuse: always for a COMMAND and for `cp`, for a shell
 /// only with `--keep` (a shell's container otherwise ends with it). Pure.
 pub(crate) fn mode_for(options: &Options) -> crate::plan::container::Mode {
-    let copy = matches!(options.run, crate::cli::options::Run::Copy(_));
-    if options.session.is_shell() && !options.keep && !copy {
+    let cp = matches!(options.run, crate::cli::options::Run::Cp(_));
+    if options.session.is_shell() && !options.keep && !cp {
         crate::plan::container::Mode::Session
     } else {
         crate::plan::container::Mode::KeepAlive

@@ -3,12 +3,12 @@
 
 use std::io::{BufWriter, Read, Write};
 
-use crate::error::CopyError;
-use crate::plan::copy::{MODE_BITS, check_name, put};
-use crate::session::copy::{FeedError, Feeder, Sink};
+use crate::error::CpError;
+use crate::plan::cp::{MODE_BITS, check_name, put};
+use crate::session::cp::{FeedError, Feeder, Sink};
 
-fn archive_error(e: &std::io::Error) -> CopyError {
-    CopyError::Archive {
+fn archive_error(e: &std::io::Error) -> CpError {
+    CpError::Archive {
         detail: e.to_string(),
     }
 }
@@ -64,7 +64,7 @@ impl<W: Write> Sink for TarSink<W> {
         mtime: i64,
         size: u64,
         content: &mut dyn Read,
-    ) -> Result<(), CopyError> {
+    ) -> Result<(), CpError> {
         let mut h = Self::header(tar::EntryType::Regular, mode, mtime, size);
         let path = self.path(name);
         self.builder
@@ -72,13 +72,13 @@ impl<W: Write> Sink for TarSink<W> {
             .map_err(|e| archive_error(&e))
     }
 
-    fn commit(&mut self) -> Result<(), CopyError> {
+    fn commit(&mut self) -> Result<(), CpError> {
         Ok(())
     }
 
     fn discard(&mut self) {}
 
-    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CopyError> {
+    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CpError> {
         let mut h = Self::header(tar::EntryType::Directory, mode, mtime, 0);
         let path = self.path(name);
         self.builder
@@ -86,16 +86,11 @@ impl<W: Write> Sink for TarSink<W> {
             .map_err(|e| archive_error(&e))
     }
 
-    fn dir_end(&mut self) -> Result<(), CopyError> {
+    fn dir_end(&mut self) -> Result<(), CpError> {
         Ok(())
     }
 
-    fn link(
-        &mut self,
-        name: &[u8],
-        target: &[u8],
-        mtime: i64,
-    ) -> Result<Option<String>, CopyError> {
+    fn link(&mut self, name: &[u8], target: &[u8], mtime: i64) -> Result<Option<String>, CpError> {
         let mut h = Self::header(tar::EntryType::Symlink, 0o777, mtime, 0);
         let path = self.path(name);
         #[cfg(unix)]
@@ -111,7 +106,7 @@ impl<W: Write> Sink for TarSink<W> {
         Ok(None)
     }
 
-    fn finish(&mut self) -> Result<(), CopyError> {
+    fn finish(&mut self) -> Result<(), CpError> {
         self.builder.finish().map_err(|e| archive_error(&e))?;
         self.builder
             .get_mut()
@@ -122,7 +117,7 @@ impl<W: Write> Sink for TarSink<W> {
 
 /// An archive's path as a name of the copy: `./` and a trailing `/` dropped; absolute paths and
 /// `..` refused, as `tar` refuses them by default.
-fn name_of(path: &[u8]) -> Result<Vec<u8>, CopyError> {
+fn name_of(path: &[u8]) -> Result<Vec<u8>, CpError> {
     let mut p = path;
     while let Some(rest) = p.strip_prefix(b"./") {
         p = rest;
@@ -147,14 +142,14 @@ fn name_of(path: &[u8]) -> Result<Vec<u8>, CopyError> {
         out
     };
     if path.starts_with(b"/") {
-        return Err(CopyError::Archive {
+        return Err(CpError::Archive {
             detail: format!(
                 "{:?} is an absolute path; cp writes an archive's entries below the destination",
                 String::from_utf8_lossy(path)
             ),
         });
     }
-    check_name(&cleaned).map_err(|detail| CopyError::Archive { detail })?;
+    check_name(&cleaned).map_err(|detail| CpError::Archive { detail })?;
     Ok(cleaned)
 }
 
@@ -162,7 +157,7 @@ fn name_of(path: &[u8]) -> Result<Vec<u8>, CopyError> {
 /// when it is not there): files, directories (those the archive does not list are made, mode
 /// 755) and symbolic links; other entries are left out with a note. Directory modes and times
 /// are set at the end, deepest first.
-pub(crate) fn feed<R: Read>(input: R, feeder: &mut Feeder) -> Result<Vec<String>, CopyError> {
+pub(crate) fn feed<R: Read>(input: R, feeder: &mut Feeder) -> Result<Vec<String>, CpError> {
     let mut archive = tar::Archive::new(input);
     let mut notes = Vec::new();
     let mut dirs: Vec<(Vec<u8>, u32, i64)> = Vec::new();
@@ -187,7 +182,7 @@ pub(crate) fn feed<R: Read>(input: R, feeder: &mut Feeder) -> Result<Vec<String>
             if kind.is_dir() {
                 continue;
             }
-            return Err(CopyError::Archive {
+            return Err(CpError::Archive {
                 detail: "an entry for the destination itself that is not a directory".to_owned(),
             });
         }

@@ -2,7 +2,7 @@
 //! the walk that reads what goes into it. Blocking code, run on a thread of its own.
 //!
 //! Writing is careful with what the stream names: every entry is checked against the tree the
-//! stream announced ([`crate::plan::copy::Nesting`]), a file is written to a new temporary name
+//! stream announced ([`crate::plan::cp::Nesting`]), a file is written to a new temporary name
 //! in its directory (`create_new`: never through an existing file or link) and renamed over
 //! the final name once its checksum matched, and nothing is written through a symbolic link:
 //! a link where a directory goes is an error.
@@ -12,12 +12,12 @@ use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::error::CopyError;
-use crate::plan::copy::MODE_BITS;
-use crate::session::copy::{Feeder, Sink};
+use crate::error::CpError;
+use crate::plan::cp::MODE_BITS;
+use crate::session::cp::{Feeder, Sink};
 
-fn io_error(path: &Path, source: std::io::Error) -> CopyError {
-    CopyError::Local {
+fn io_error(path: &Path, source: std::io::Error) -> CpError {
+    CpError::Local {
         path: path.display().to_string(),
         source,
     }
@@ -25,7 +25,7 @@ fn io_error(path: &Path, source: std::io::Error) -> CopyError {
 
 /// A name of the stream (`a/b`) as a path below `root`.
 #[cfg_attr(unix, allow(clippy::unnecessary_wraps))] // not every name is one elsewhere
-fn below(root: &Path, name: &[u8]) -> Result<PathBuf, CopyError> {
+fn below(root: &Path, name: &[u8]) -> Result<PathBuf, CpError> {
     if name.is_empty() {
         return Ok(root.to_path_buf());
     }
@@ -36,7 +36,7 @@ fn below(root: &Path, name: &[u8]) -> Result<PathBuf, CopyError> {
     };
     #[cfg(not(unix))]
     let rel = PathBuf::from(
-        String::from_utf8(name.to_vec()).map_err(|_| CopyError::Archive {
+        String::from_utf8(name.to_vec()).map_err(|_| CpError::Archive {
             detail: format!(
                 "{:?} is not UTF-8, which this system's file names need",
                 String::from_utf8_lossy(name)
@@ -123,7 +123,7 @@ impl FileSink {
         local: &Path,
         remote_name: Option<&str>,
         run_id: &str,
-    ) -> Result<FileSink, CopyError> {
+    ) -> Result<FileSink, CpError> {
         let root = match (fs::metadata(local), remote_name) {
             (Ok(m), Some(name)) if m.is_dir() => local.join(name),
             _ => local.to_path_buf(),
@@ -132,7 +132,7 @@ impl FileSink {
             match fs::metadata(parent) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
-                    return Err(CopyError::LocalNotDirectory {
+                    return Err(CpError::LocalNotDirectory {
                         path: parent.display().to_string(),
                     });
                 }
@@ -161,9 +161,9 @@ impl FileSink {
     }
 
     /// What is at `path` may be replaced by a file or a link: nothing, or not a directory.
-    fn replaceable(path: &Path) -> Result<(), CopyError> {
+    fn replaceable(path: &Path) -> Result<(), CpError> {
         match fs::symlink_metadata(path) {
-            Ok(m) if m.is_dir() => Err(CopyError::Local {
+            Ok(m) if m.is_dir() => Err(CpError::Local {
                 path: path.display().to_string(),
                 source: std::io::Error::other("is a directory; the copy is a file"),
             }),
@@ -180,7 +180,7 @@ impl Sink for FileSink {
         mtime: i64,
         size: u64,
         content: &mut dyn Read,
-    ) -> Result<(), CopyError> {
+    ) -> Result<(), CpError> {
         let path = below(&self.root, name)?;
         Self::replaceable(&path)?;
         let tmp = self.tmp_for(&path);
@@ -211,7 +211,7 @@ impl Sink for FileSink {
         set_mode(&tmp, mode).map_err(|e| io_error(&tmp, e))
     }
 
-    fn commit(&mut self) -> Result<(), CopyError> {
+    fn commit(&mut self) -> Result<(), CpError> {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
@@ -227,17 +227,17 @@ impl Sink for FileSink {
         }
     }
 
-    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CopyError> {
+    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CpError> {
         let path = below(&self.root, name)?;
         let made = match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => false,
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(CopyError::LocalThroughLink {
+                return Err(CpError::LocalThroughLink {
                     path: path.display().to_string(),
                 });
             }
             Ok(_) => {
-                return Err(CopyError::LocalNotDirectory {
+                return Err(CpError::LocalNotDirectory {
                     path: path.display().to_string(),
                 });
             }
@@ -255,7 +255,7 @@ impl Sink for FileSink {
         Ok(())
     }
 
-    fn dir_end(&mut self) -> Result<(), CopyError> {
+    fn dir_end(&mut self) -> Result<(), CpError> {
         let Some(dir) = self.open.pop() else {
             return Ok(());
         };
@@ -270,12 +270,7 @@ impl Sink for FileSink {
         Ok(())
     }
 
-    fn link(
-        &mut self,
-        name: &[u8],
-        target: &[u8],
-        _mtime: i64,
-    ) -> Result<Option<String>, CopyError> {
+    fn link(&mut self, name: &[u8], target: &[u8], _mtime: i64) -> Result<Option<String>, CpError> {
         let path = below(&self.root, name)?;
         Self::replaceable(&path)?;
         #[cfg(unix)]
@@ -324,7 +319,7 @@ impl Walk {
 
     /// The bytes of every file below the root, for the progress; the root itself followed
     /// when it is a link, links below it not.
-    pub(crate) fn total(&self) -> Result<(u64, u64), CopyError> {
+    pub(crate) fn total(&self) -> Result<(u64, u64), CpError> {
         fn walk(path: &Path, meta: &fs::Metadata, sum: &mut (u64, u64)) -> std::io::Result<()> {
             if meta.is_file() {
                 sum.0 += meta.len();
@@ -344,7 +339,7 @@ impl Walk {
     }
 
     /// Feeds the tree into `feeder`; notes on what it left out.
-    pub(crate) fn feed(&self, feeder: &mut Feeder) -> Result<Vec<String>, CopyError> {
+    pub(crate) fn feed(&self, feeder: &mut Feeder) -> Result<Vec<String>, CpError> {
         let mut notes = Vec::new();
         let meta = fs::metadata(&self.root).map_err(|e| io_error(&self.root, e))?;
         Self::entry(&self.root, &meta, &mut Vec::new(), feeder, &mut notes)?;
@@ -357,7 +352,7 @@ impl Walk {
         name: &mut Vec<u8>,
         feeder: &mut Feeder,
         notes: &mut Vec<String>,
-    ) -> Result<(), CopyError> {
+    ) -> Result<(), CpError> {
         let mtime = meta.modified().map_or(0, seconds_of);
         let mode = mode_of(meta);
         if meta.is_file() {
@@ -365,11 +360,11 @@ impl Walk {
             feeder
                 .file(name, mode, mtime, meta.len(), &mut f)
                 .map_err(|e| match e {
-                    crate::session::copy::FeedError::Read(e) => io_error(path, e),
-                    crate::session::copy::FeedError::Stopped(e) => e,
+                    crate::session::cp::FeedError::Read(e) => io_error(path, e),
+                    crate::session::cp::FeedError::Stopped(e) => e,
                 })?;
         } else if meta.is_dir() {
-            feeder.send(&crate::plan::copy::put::dir(name, mode, mtime))?;
+            feeder.send(&crate::plan::cp::put::dir(name, mode, mtime))?;
             let mut entries: Vec<fs::DirEntry> = fs::read_dir(path)
                 .map_err(|e| io_error(path, e))?
                 .collect::<Result<_, _>>()
@@ -386,10 +381,10 @@ impl Walk {
                 Self::entry(&child, &child_meta, name, feeder, notes)?;
                 name.truncate(len);
             }
-            feeder.send(&crate::plan::copy::put::times(name, mode, mtime))?;
+            feeder.send(&crate::plan::cp::put::times(name, mode, mtime))?;
         } else if meta.file_type().is_symlink() {
             let target = fs::read_link(path).map_err(|e| io_error(path, e))?;
-            feeder.send(&crate::plan::copy::put::link(
+            feeder.send(&crate::plan::cp::put::link(
                 name,
                 &os_bytes(target.as_os_str())?,
                 mtime,
@@ -405,7 +400,7 @@ impl Walk {
 }
 
 #[cfg_attr(unix, allow(clippy::unnecessary_wraps))] // not every name is UTF-8 elsewhere
-fn os_bytes(s: &std::ffi::OsStr) -> Result<Vec<u8>, CopyError> {
+fn os_bytes(s: &std::ffi::OsStr) -> Result<Vec<u8>, CpError> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -414,7 +409,7 @@ fn os_bytes(s: &std::ffi::OsStr) -> Result<Vec<u8>, CopyError> {
     #[cfg(not(unix))]
     s.to_str()
         .map(|t| t.replace('\\', "/").into_bytes())
-        .ok_or_else(|| CopyError::Archive {
+        .ok_or_else(|| CpError::Archive {
             detail: format!("{s:?} is not UTF-8"),
         })
 }
@@ -462,7 +457,7 @@ mod tests {
         let mut sink = FileSink::new(&dir, None, "dd-t").unwrap();
         sink.dir(b"", 0o755, 0).unwrap();
         let err = sink.dir(b"sub", 0o755, 0).unwrap_err();
-        assert!(matches!(err, CopyError::LocalThroughLink { .. }), "{err}");
+        assert!(matches!(err, CpError::LocalThroughLink { .. }), "{err}");
         // A file over a link replaces the link, not what it points to.
         std::os::unix::fs::symlink(outside.join("victim"), dir.join("f")).unwrap();
         sink.file(b"f", 0o600, 0, 2, &mut &b"ok"[..]).unwrap();

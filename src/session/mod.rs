@@ -11,10 +11,10 @@
 //! - [`streams`]: every stream served by its own task, stdin closed at EOF or held, output
 //!   drained within a bound after the status;
 //! - [`exec`]: the session and its lease, the exit code from the exec Status;
-//! - [`copy`]: `cp` through exec, with [`local`] files or an [`archive`] on stdio.
+//! - [`cp`]: `cp` through exec, with [`local`] files or an [`archive`] on stdio.
 
 pub(crate) mod archive;
-pub(crate) mod copy;
+pub(crate) mod cp;
 pub(crate) mod exec;
 pub(crate) mod local;
 pub(crate) mod resize;

@@ -5,7 +5,7 @@
 
 mod bad_input;
 mod completion;
-mod copy;
+mod cp;
 mod docs_rbac;
 mod faults;
 mod harness;

@@ -11,7 +11,7 @@
 # put: records on stdin, written at PATH, or PATH/NAME when PATH is a directory and NAME is
 #   given; each file to a temporary name, renamed once the SHA-256 the client sent matches.
 #   A new file or directory belongs to the target's user, a replaced file keeps its owner.
-# Records (src/plan/copy.rs reads and writes them): a line of fields, then the bytes the fields
+# Records (src/plan/cp.rs reads and writes them): a line of fields, then the bytes the fields
 # count. Anything that stops the copy is an E record and exit code 3: the plugin words it.
 export LC_ALL=C
 dd_id=$1

@@ -28,7 +28,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::error::{CopyError, InPod};
+use crate::error::{CpError, InPod};
 use crate::plan::user::Ids;
 
 /// The longest header line or name the decoder accepts: anything longer is not ours.
@@ -401,7 +401,7 @@ fn stop(fields: &[String], payload: &[u8]) -> Result<Stop, Garbled> {
 
 /// The error a [`Stop`] is, in the target container `at`, through debug container `container`
 /// of image `image`. Pure.
-pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -> CopyError {
+pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -> CpError {
     let at = || at.clone();
     match stop {
         Stop::NoRoot {
@@ -409,17 +409,17 @@ pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -
             target,
             own,
             ptrace,
-        } => CopyError::NoRoot {
+        } => CpError::NoRoot {
             at: at(),
             root,
             target: (target.uid, target.gid),
             own: (own.uid, own.gid),
             ptrace,
         },
-        Stop::Missing(path) => CopyError::Missing { at: at(), path },
-        Stop::NotDirectory(path) => CopyError::NotDirectory { at: at(), path },
-        Stop::Loop(path) => CopyError::Loop { at: at(), path },
-        Stop::Denied(path) => CopyError::Denied { at: at(), path },
+        Stop::Missing(path) => CpError::Missing { at: at(), path },
+        Stop::NotDirectory(path) => CpError::NotDirectory { at: at(), path },
+        Stop::Loop(path) => CpError::Loop { at: at(), path },
+        Stop::Denied(path) => CpError::Denied { at: at(), path },
         Stop::Unwritable {
             dir,
             own,
@@ -428,13 +428,13 @@ pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -
             let table = mounts(&mountinfo);
             let writable = writable_mounts(&table);
             if mount_of(&table, &dir).is_some_and(|m| m.read_only) {
-                CopyError::ReadOnly {
+                CpError::ReadOnly {
                     at: at(),
                     path: dir,
                     writable,
                 }
             } else {
-                CopyError::NotWritable {
+                CpError::NotWritable {
                     at: at(),
                     path: dir,
                     own: (own.uid, own.gid),
@@ -442,18 +442,18 @@ pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -
                 }
             }
         }
-        Stop::IsDirectory(path) => CopyError::IsDirectory { at: at(), path },
-        Stop::Link(path) => CopyError::ThroughLink { at: at(), path },
-        Stop::Checksum(path) => CopyError::Checksum {
+        Stop::IsDirectory(path) => CpError::IsDirectory { at: at(), path },
+        Stop::Link(path) => CpError::ThroughLink { at: at(), path },
+        Stop::Checksum(path) => CpError::Checksum {
             path,
             into_pod: true,
         },
-        Stop::Write { step, path } => CopyError::Write {
+        Stop::Write { step, path } => CpError::Write {
             at: at(),
             path,
             step,
         },
-        Stop::Tool(tool) => CopyError::Tool {
+        Stop::Tool(tool) => CpError::Tool {
             image: image.to_owned(),
             tool: if tool == "dd-fullblock" {
                 "dd iflag=fullblock".to_owned()
@@ -461,12 +461,12 @@ pub(crate) fn stop_error(stop: Stop, at: &InPod, container: &str, image: &str) -
                 tool
             },
         },
-        Stop::Input => CopyError::Ended {
+        Stop::Input => CpError::Ended {
             container: container.to_owned(),
             why: "the script read an incomplete record".to_owned(),
             stderr: String::new(),
         },
-        Stop::Other(what) => CopyError::Garbled {
+        Stop::Other(what) => CpError::Garbled {
             container: container.to_owned(),
             detail: format!("an unknown stop {what:?}"),
         },

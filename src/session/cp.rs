@@ -1,5 +1,5 @@
 //! `cp` through exec: the copy script (`sh/cp.sh`) in the debug container, its records
-//! ([`crate::plan::copy`]) decoded into local files or a tar archive (get), or local files or
+//! ([`crate::plan::cp`]) decoded into local files or a tar archive (get), or local files or
 //! a tar archive encoded into records (put).
 //!
 //! Memory stays constant whatever the size: the exec's streams are read in pieces, and what
@@ -20,10 +20,10 @@ use tokio::sync::mpsc;
 
 use crate::api;
 use crate::connect::Cluster;
-use crate::error::{CopyError, Error, InPod};
+use crate::error::{CpError, Error, InPod};
 use crate::output::Printer;
-use crate::plan::copy::{Decoder, Event, Nesting, put, stop_error};
-use crate::plan::scripts::{CopyOp, copy_command};
+use crate::plan::cp::{Decoder, Event, Nesting, put, stop_error};
+use crate::plan::scripts::{CpOp, cp_command};
 
 /// How much of each exec stream may be in flight: enough for throughput, bounded.
 const STREAM_BUFFER: usize = 1 << 20;
@@ -78,18 +78,17 @@ pub(crate) trait Sink {
         mtime: i64,
         size: u64,
         content: &mut dyn Read,
-    ) -> Result<(), CopyError>;
+    ) -> Result<(), CpError>;
     /// The checksum matched: the file goes in place.
-    fn commit(&mut self) -> Result<(), CopyError>;
+    fn commit(&mut self) -> Result<(), CpError>;
     /// It did not: the file is thrown away.
     fn discard(&mut self);
-    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CopyError>;
+    fn dir(&mut self, name: &[u8], mode: u32, mtime: i64) -> Result<(), CpError>;
     /// The directory last opened is complete.
-    fn dir_end(&mut self) -> Result<(), CopyError>;
+    fn dir_end(&mut self) -> Result<(), CpError>;
     /// A symbolic link; a note when it could not be made here.
-    fn link(&mut self, name: &[u8], target: &[u8], mtime: i64)
-    -> Result<Option<String>, CopyError>;
-    fn finish(&mut self) -> Result<(), CopyError> {
+    fn link(&mut self, name: &[u8], target: &[u8], mtime: i64) -> Result<Option<String>, CpError>;
+    fn finish(&mut self) -> Result<(), CpError> {
         Ok(())
     }
 }
@@ -163,7 +162,7 @@ impl Read for Content<'_> {
 fn write_all(
     mut sink: Box<dyn Sink>,
     mut rx: mpsc::Receiver<Item>,
-) -> Result<Vec<String>, CopyError> {
+) -> Result<Vec<String>, CpError> {
     let mut notes = Vec::new();
     while let Some(item) = rx.blocking_recv() {
         match item {
@@ -193,7 +192,7 @@ fn write_all(
                 }
                 if theirs.as_deref() != Some(hex(hash.finish().as_ref()).as_str()) {
                     sink.discard();
-                    return Err(CopyError::Checksum {
+                    return Err(CpError::Checksum {
                         path: shown(&name),
                         into_pod: false,
                     });
@@ -208,7 +207,7 @@ fn write_all(
                 mtime,
             } => notes.extend(sink.link(&name, &target, mtime)?),
             Item::Data(_) | Item::FileEnd { .. } => {
-                return Err(CopyError::Archive {
+                return Err(CpError::Archive {
                     detail: "content outside a file".to_owned(),
                 });
             }
@@ -271,7 +270,7 @@ struct Meter<'a> {
 
 impl Meter<'_> {
     fn show(&self, done: u64) {
-        self.printer.progress(&crate::plan::copy::progress(
+        self.printer.progress(&crate::plan::cp::progress(
             done,
             self.total,
             self.started.elapsed(),
@@ -298,13 +297,7 @@ pub(crate) async fn get(
     sink: Box<dyn Sink + Send>,
     printer: &Printer,
 ) -> Result<Done, Error> {
-    let argv = copy_command(
-        CopyOp::Get,
-        job.run_id,
-        job.target_runtime_id,
-        job.remote,
-        "",
-    );
+    let argv = cp_command(CpOp::Get, job.run_id, job.target_runtime_id, job.remote, "");
     let mut process = api::exec::exec(cluster, job.pod, argv, &params(job.container)).await?;
     // Held, never written: the script's lease.
     let lease = process.stdin();
@@ -367,7 +360,7 @@ async fn stderr_of(task: tokio::task::JoinHandle<String>) -> String {
 /// the script's own account, and stderr is not waited for.
 async fn ended_with(e: Error, stderr: tokio::task::JoinHandle<String>) -> Error {
     match e {
-        Error::Copy(CopyError::Ended { container, why, .. }) => Error::Copy(CopyError::Ended {
+        Error::Cp(CpError::Ended { container, why, .. }) => Error::Cp(CpError::Ended {
             container,
             why,
             stderr: stderr_of(stderr).await,
@@ -397,7 +390,7 @@ async fn pump_get(
         }
     });
     let garbled = |detail: String| {
-        Error::Copy(CopyError::Garbled {
+        Error::Cp(CpError::Garbled {
             container: job.container.to_owned(),
             detail,
         })
@@ -497,7 +490,7 @@ async fn pump_get(
                 Event::Unreadable { name } => {
                     nesting.entry(&name).map_err(&garbled)?;
                     if name.is_empty() {
-                        return Err(Error::Copy(CopyError::Denied {
+                        return Err(Error::Cp(CpError::Denied {
                             at: job.at.clone(),
                             path: job.remote.to_owned(),
                         }));
@@ -511,7 +504,7 @@ async fn pump_get(
                     Ok(())
                 }
                 Event::Stopped(stop) => {
-                    return Err(Error::Copy(stop_error(
+                    return Err(Error::Cp(stop_error(
                         stop,
                         &job.at,
                         job.container,
@@ -547,7 +540,7 @@ async fn pump_get(
     }
     check_exit(job.container, exited, &mut status).await?;
     if let (count @ 1.., Some(first)) = skipped {
-        return Err(Error::Copy(CopyError::Incomplete { count, first }));
+        return Err(Error::Cp(CpError::Incomplete { count, first }));
     }
     meter.show(bytes);
     Ok(Done {
@@ -561,7 +554,7 @@ async fn pump_get(
 
 /// An early end, and why.
 fn ended(container: &str, why: String) -> Error {
-    Error::Copy(CopyError::Ended {
+    Error::Cp(CpError::Ended {
         container: container.to_owned(),
         why,
         stderr: String::new(),
@@ -615,7 +608,7 @@ fn special_kind(mode: u32) -> &'static str {
 #[derive(Debug)]
 pub(crate) enum FeedError {
     Read(std::io::Error),
-    Stopped(CopyError),
+    Stopped(CpError),
 }
 
 /// Encodes a put: records into a bounded channel towards the exec's stdin, each file's
@@ -627,8 +620,8 @@ pub(crate) struct Feeder {
 }
 
 impl Feeder {
-    fn gone() -> CopyError {
-        CopyError::Ended {
+    fn gone() -> CpError {
+        CpError::Ended {
             container: String::new(),
             why: "the sending side stopped".to_owned(),
             stderr: String::new(),
@@ -636,7 +629,7 @@ impl Feeder {
     }
 
     /// Sends a record as it is.
-    pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), CopyError> {
+    pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), CpError> {
         self.tx
             .blocking_send(bytes.to_vec())
             .map_err(|_| Self::gone())
@@ -679,7 +672,7 @@ impl Feeder {
 }
 
 /// What feeds a put: the walk of a local path or a tar archive on stdin, run on a thread.
-pub(crate) type Source = Box<dyn FnOnce(&mut Feeder) -> Result<Vec<String>, CopyError> + Send>;
+pub(crate) type Source = Box<dyn FnOnce(&mut Feeder) -> Result<Vec<String>, CpError> + Send>;
 
 /// Into the pod: `source`'s records into the script, which writes them at the job's path
 /// (`name` when that is a directory). `total`: the bytes to send, when known.
@@ -691,8 +684,8 @@ pub(crate) async fn put(
     source: Source,
     printer: &Printer,
 ) -> Result<Done, Error> {
-    let argv = copy_command(
-        CopyOp::Put,
+    let argv = cp_command(
+        CpOp::Put,
         job.run_id,
         job.target_runtime_id,
         job.remote,
@@ -730,7 +723,7 @@ async fn pump_put(
         }
     });
     let garbled = |detail: String| {
-        Error::Copy(CopyError::Garbled {
+        Error::Cp(CpError::Garbled {
             container: job.container.to_owned(),
             detail,
         })
@@ -765,7 +758,7 @@ async fn pump_put(
                 break String::from_utf8_lossy(&path).into_owned();
             }
             Some(Event::Stopped(stop)) => {
-                return Err(Error::Copy(stop_error(
+                return Err(Error::Cp(stop_error(
                     stop,
                     &job.at,
                     job.container,
@@ -789,7 +782,7 @@ async fn pump_put(
         .spawn(move || {
             let notes = source(&mut feeder)?;
             feeder.send(put::END)?;
-            Ok::<_, CopyError>((notes, feeder.files))
+            Ok::<_, CpError>((notes, feeder.files))
         })
         .map_err(|source| Error::Io {
             context: "cannot start the thread that reads the copy",
@@ -835,7 +828,7 @@ async fn pump_put(
                     tokio::task::spawn_blocking(move || thread.and_then(reader_join)).await;
                 match joined.ok().flatten() {
                     Some(Ok(r)) => read = Some(r),
-                    Some(Err(e)) if !matches!(e, CopyError::Ended { .. }) => return Err(e.into()),
+                    Some(Err(e)) if !matches!(e, CpError::Ended { .. }) => return Err(e.into()),
                     _ => {}
                 }
                 if held.is_none() && read.is_none() {
@@ -856,7 +849,7 @@ async fn pump_put(
             match event {
                 Event::End => finished = true,
                 Event::Stopped(stop) => {
-                    return Err(Error::Copy(stop_error(
+                    return Err(Error::Cp(stop_error(
                         stop,
                         &job.at,
                         job.container,
@@ -886,7 +879,7 @@ async fn pump_put(
     })
 }
 
-type Fed = Result<(Vec<String>, u64), CopyError>;
+type Fed = Result<(Vec<String>, u64), CpError>;
 
 /// The reading thread's result, `None` if it panicked.
 fn reader_join(reader: std::thread::JoinHandle<Fed>) -> Option<Fed> {
@@ -918,12 +911,12 @@ mod tests {
             _: i64,
             size: u64,
             content: &mut dyn Read,
-        ) -> Result<(), CopyError> {
+        ) -> Result<(), CpError> {
             let mut body = Vec::new();
             content
                 .take(size)
                 .read_to_end(&mut body)
-                .map_err(|source| CopyError::Local {
+                .map_err(|source| CpError::Local {
                     path: shown(name),
                     source,
                 })?;
@@ -934,22 +927,22 @@ mod tests {
             ));
             Ok(())
         }
-        fn commit(&mut self) -> Result<(), CopyError> {
+        fn commit(&mut self) -> Result<(), CpError> {
             self.0.lock().unwrap().push("commit".into());
             Ok(())
         }
         fn discard(&mut self) {
             self.0.lock().unwrap().push("discard".into());
         }
-        fn dir(&mut self, name: &[u8], _: u32, _: i64) -> Result<(), CopyError> {
+        fn dir(&mut self, name: &[u8], _: u32, _: i64) -> Result<(), CpError> {
             self.0.lock().unwrap().push(format!("dir {}", shown(name)));
             Ok(())
         }
-        fn dir_end(&mut self) -> Result<(), CopyError> {
+        fn dir_end(&mut self) -> Result<(), CpError> {
             self.0.lock().unwrap().push("end".into());
             Ok(())
         }
-        fn link(&mut self, name: &[u8], _: &[u8], _: i64) -> Result<Option<String>, CopyError> {
+        fn link(&mut self, name: &[u8], _: &[u8], _: i64) -> Result<Option<String>, CpError> {
             self.0.lock().unwrap().push(format!("link {}", shown(name)));
             Ok(None)
         }
@@ -959,7 +952,7 @@ mod tests {
         hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
     }
 
-    fn run(items: Vec<Item>) -> (Result<Vec<String>, CopyError>, Vec<String>) {
+    fn run(items: Vec<Item>) -> (Result<Vec<String>, CpError>, Vec<String>) {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel(64);
         for i in items {
@@ -1009,7 +1002,7 @@ mod tests {
         assert!(
             matches!(
                 r,
-                Err(CopyError::Checksum {
+                Err(CpError::Checksum {
                     into_pod: false,
                     ..
                 })

@@ -1,6 +1,6 @@
 //! `cp`'s errors: what stopped a copy, in the pod or on this machine, and what to do about it.
-//! Each one the copy script reports comes as a structured record ([`crate::error::Error::Copy`]
-//! is built from it by `plan::copy`), never from a program's message.
+//! Each one the copy script reports comes as a structured record ([`crate::error::Error::Cp`]
+//! is built from it by `plan::cp`), never from a program's message.
 
 /// Where in the pod: the pod and the target container, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub(crate) fn ids(uid: i64, gid: i64) -> String {
 
 /// What stopped a copy.
 #[derive(Debug, thiserror::Error)]
-pub enum CopyError {
+pub enum CpError {
     #[error("no such file or directory in {at}: {path}")]
     Missing { at: InPod, path: String },
 
@@ -142,7 +142,7 @@ pub enum CopyError {
     Incomplete { count: u64, first: String },
 }
 
-impl CopyError {
+impl CpError {
     /// What the user can do about it.
     pub(crate) fn hint(&self) -> Option<String> {
         let writable_hint = |at: &InPod, writable: &[String]| {
@@ -162,28 +162,28 @@ impl CopyError {
             }
         };
         Some(match self {
-            CopyError::Missing { at, .. } | CopyError::NotDirectory { at, .. } => format!(
+            CpError::Missing { at, .. } | CpError::NotDirectory { at, .. } => format!(
                 "paths are absolute, as the target sees them; list a directory with: kubectl distroless-debug pod/{}/{} -- ls -la \"$TARGET_ROOT/DIR\"",
                 at.pod, at.container
             ),
-            CopyError::NoRoot {
+            CpError::NoRoot {
                 target, ptrace: false, own, ..
             } if own != target => format!(
                 "in a pod that allows root, the default profile (general) has CAP_SYS_PTRACE; or give the debug container the target's user: --custom '{{\"securityContext\":{{\"runAsUser\":{},\"runAsGroup\":{}}}}}'",
                 target.0, target.1
             ),
-            CopyError::ReadOnly { at, writable, .. }
-            | CopyError::NotWritable { at, writable, .. } => writable_hint(at, writable),
-            CopyError::Checksum { .. } | CopyError::Garbled { .. } => {
+            CpError::ReadOnly { at, writable, .. }
+            | CpError::NotWritable { at, writable, .. } => writable_hint(at, writable),
+            CpError::Checksum { .. } | CpError::Garbled { .. } => {
                 "copy it again; a file that grows or shrinks while it is copied (a log) is best copied once it stopped changing".to_owned()
             }
-            CopyError::Tool { .. } => {
+            CpError::Tool { .. } => {
                 "cp needs a toolbox with busybox or coreutils (stat, dd with iflag=fullblock, sha256sum, readlink, du, touch, ...): choose one with --image".to_owned()
             }
-            CopyError::Ended { .. } => {
+            CpError::Ended { .. } => {
                 "check the network and the API server, and copy again; a partial file is never put in place".to_owned()
             }
-            CopyError::Incomplete { .. } => {
+            CpError::Incomplete { .. } => {
                 "the debug container runs as the target's user when the pod must run as non-root: what that user cannot read, cp cannot copy".to_owned()
             }
             _ => return None,

@@ -1,13 +1,13 @@
 //! `cp`: the debug container as for a command (a kept one reused, else one added, kept, with
-//! its audit record and TTL), then the copy through exec ([`crate::session::copy`]).
+//! its audit record and TTL), then the copy through exec ([`crate::session::cp`]).
 
-use crate::cli::copy::{Copy, Direction, Local, last_component};
+use crate::cli::cp::{Cp, Direction, Local, last_component};
 use crate::cli::options::Options;
 use crate::connect::Cluster;
 use crate::error::{Error, InPod};
 use crate::output::Printer;
 use crate::plan::custom::Custom;
-use crate::session::copy::{Job, Source};
+use crate::session::cp::{Job, Source};
 
 /// This machine's side, checked before anything is asked of the pod.
 enum Side {
@@ -18,19 +18,19 @@ enum Side {
     FromStdin,
 }
 
-/// Copies out of or into the target of `copy`; 0 when every byte arrived and matched.
+/// Copies out of or into the target of `cp`; 0 when every byte arrived and matched.
 pub(crate) async fn run(
     cluster: &Cluster,
     options: &Options,
-    copy: &Copy,
+    cp: &Cp,
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<u8, Error> {
     let run_id = crate::plan::names::session_id(|n| rand::random_range(0..n));
     let side =
-        match (copy.direction, &copy.local) {
+        match (cp.direction, &cp.local) {
             (Direction::Get, Local::Path(path)) => Side::Files(
-                crate::session::local::FileSink::new(path, last_component(&copy.remote), &run_id)?,
+                crate::session::local::FileSink::new(path, last_component(&cp.remote), &run_id)?,
             ),
             (Direction::Get, Local::Stdio) => Side::Archive,
             (Direction::Put, Local::Path(path)) => {
@@ -45,7 +45,7 @@ pub(crate) async fn run(
             (Direction::Put, Local::Stdio) => Side::FromStdin,
         };
     let prepared =
-        crate::run::prepare::prepare(cluster, options, &copy.target, custom, printer).await?;
+        crate::run::prepare::prepare(cluster, options, &cp.target, custom, printer).await?;
     let job = Job {
         pod: &prepared.pod,
         container: &prepared.container,
@@ -56,36 +56,35 @@ pub(crate) async fn run(
         },
         target_runtime_id: prepared.target_runtime_id.as_deref(),
         run_id: &run_id,
-        remote: &copy.remote,
+        remote: &cp.remote,
     };
     let in_pod = |path: &str| format!("pod/{}/{}:{path}", prepared.pod, prepared.target);
     let (done, from, to) = match side {
         Side::Files(sink) => {
             let to = sink.root().display().to_string();
-            let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
-            (done, in_pod(&copy.remote), to)
+            let done = crate::session::cp::get(cluster, &job, Box::new(sink), printer).await?;
+            (done, in_pod(&cp.remote), to)
         }
         Side::Archive => {
             let sink = crate::session::archive::TarSink::new(
                 printer.data_writer(),
-                last_component(&copy.remote),
+                last_component(&cp.remote),
             );
-            let done = crate::session::copy::get(cluster, &job, Box::new(sink), printer).await?;
-            (done, in_pod(&copy.remote), "stdout (tar)".to_owned())
+            let done = crate::session::cp::get(cluster, &job, Box::new(sink), printer).await?;
+            (done, in_pod(&cp.remote), "stdout (tar)".to_owned())
         }
         Side::Walk(walk, total, name) => {
             let from = walk.root().display().to_string();
             let source: Source = Box::new(move |feeder| walk.feed(feeder));
             let done =
-                crate::session::copy::put(cluster, &job, &name, Some(total), source, printer)
-                    .await?;
+                crate::session::cp::put(cluster, &job, &name, Some(total), source, printer).await?;
             let to = in_pod(&done.remote_dest);
             (done, from, to)
         }
         Side::FromStdin => {
             let source: Source =
                 Box::new(|feeder| crate::session::archive::feed(std::io::stdin().lock(), feeder));
-            let done = crate::session::copy::put(cluster, &job, "", None, source, printer).await?;
+            let done = crate::session::cp::put(cluster, &job, "", None, source, printer).await?;
             let to = in_pod(&done.remote_dest);
             (done, "stdin (tar)".to_owned(), to)
         }
@@ -95,7 +94,7 @@ pub(crate) async fn run(
     }
     printer.status(&format!(
         "Copied {from} to {to}: {}, SHA-256 checked",
-        crate::plan::copy::summary(done.files, done.bytes, done.elapsed)
+        crate::plan::cp::summary(done.files, done.bytes, done.elapsed)
     ));
     Ok(0)
 }

@@ -24,7 +24,7 @@ pub enum Direction {
 
 /// A validated `cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Copy {
+pub struct Cp {
     pub target: TargetRef,
     /// The absolute path in the target container, as it sees it.
     pub remote: String,
@@ -59,7 +59,7 @@ fn local(arg: &str) -> Result<Local, String> {
 }
 
 /// Parses the two words after `cp`.
-pub fn parse_copy(words: &[String]) -> Result<Copy, String> {
+pub fn parse_cp(words: &[String]) -> Result<Cp, String> {
     let [src, dest] = words else {
         return Err(
             "cp takes a source and a destination: cp TARGET:/PATH LOCAL, or cp LOCAL TARGET:/PATH"
@@ -86,7 +86,7 @@ pub fn parse_copy(words: &[String]) -> Result<Copy, String> {
         }
         (Some(r), None) => {
             let (target, remote) = r?;
-            Ok(Copy {
+            Ok(Cp {
                 target,
                 remote,
                 local: local(dest)?,
@@ -95,7 +95,7 @@ pub fn parse_copy(words: &[String]) -> Result<Copy, String> {
         }
         (None, Some(r)) => {
             let (target, remote) = r?;
-            Ok(Copy {
+            Ok(Cp {
                 target,
                 remote,
                 local: local(src)?,
@@ -125,26 +125,26 @@ mod tests {
 
     #[test]
     fn one_side_in_a_pod() {
-        let c = parse_copy(&words("pod/api/app:/etc/app.yaml", "./out")).unwrap();
+        let c = parse_cp(&words("pod/api/app:/etc/app.yaml", "./out")).unwrap();
         assert_eq!(c.target.name, "api");
         assert_eq!(c.target.container.as_deref(), Some("app"));
         assert_eq!(c.remote, "/etc/app.yaml");
         assert_eq!(c.local, Local::Path("./out".into()));
         assert_eq!(c.direction, Direction::Get);
 
-        let c = parse_copy(&words("heap.hprof", "deploy/api:/tmp/a:b")).unwrap();
+        let c = parse_cp(&words("heap.hprof", "deploy/api:/tmp/a:b")).unwrap();
         assert_eq!(c.target.kind, Kind::Deployment);
         assert_eq!(c.remote, "/tmp/a:b");
         assert_eq!(c.direction, Direction::Put);
 
-        let c = parse_copy(&words("api:/data", "-")).unwrap();
+        let c = parse_cp(&words("api:/data", "-")).unwrap();
         assert_eq!(c.local, Local::Stdio);
-        let c = parse_copy(&words("-", "api:/data")).unwrap();
+        let c = parse_cp(&words("-", "api:/data")).unwrap();
         assert_eq!((c.local, c.direction), (Local::Stdio, Direction::Put));
 
         // Local paths with a ':' whose first part is no TARGET.
         for local in ["./a:b", "/tmp/x:y", "C:\\x", "Up:x"] {
-            let c = parse_copy(&words("api:/x", local)).unwrap();
+            let c = parse_cp(&words("api:/x", local)).unwrap();
             assert_eq!(c.local, Local::Path(local.into()), "{local}");
         }
     }
@@ -158,11 +158,11 @@ mod tests {
             ("api:etc/x", "./b", "must be absolute"),
             ("api:/x", "", "local path is empty"),
         ] {
-            let err = parse_copy(&words(a, b)).unwrap_err();
+            let err = parse_cp(&words(a, b)).unwrap_err();
             assert!(err.contains(want), "{a} {b}: {err}");
         }
         assert!(
-            parse_copy(&["api:/x".to_owned()])
+            parse_cp(&["api:/x".to_owned()])
                 .unwrap_err()
                 .contains("a source and a destination")
         );
