@@ -6,12 +6,13 @@
 //! and the owner of what is written; bad paths and missing files with their exit codes; every
 //! toolbox layout of DD_TOOLBOXES; and nothing left running when the client is killed.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::faults::wait_until;
 use crate::harness::{Namespace, PLUGIN, cluster, plugin_env, run_plugin, text};
 
 /// The target's own /etc/passwd (tests/images/target/etc/passwd): what a link to /etc/passwd
@@ -308,14 +309,8 @@ fn copies_running(ns: &str, pod: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits (bounded) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
+/// How long a copy may take to start or end in the pod after the client acts.
+const BOUND: Duration = Duration::from_secs(60);
 
 #[test]
 #[allow(clippy::print_stderr)] // the figures, for the record (`--nocapture` shows them)
@@ -382,71 +377,66 @@ fn cp_one_gib_out_and_back_with_matching_checksums_in_flat_memory() {
     );
 
     // The client killed in the middle of a copy out: the copy ends in the pod (its stdin is its
-    // lease), and leaves no process behind.
-    let mut cmd = Command::new(PLUGIN);
-    cmd.args([
-        "cp",
-        "-q",
-        "-n",
-        &ns.name,
-        "pod/t:/data/big",
-        &dir.s("killed"),
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    for (k, v) in plugin_env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the plugin runs");
-    eventually("a copy under way", || {
-        std::fs::read_dir(&dir.0).unwrap().flatten().any(|e| {
-            e.file_name().to_string_lossy().starts_with(".killed.")
-                && e.metadata().is_ok_and(|m| m.len() > 0)
-        })
-    });
-    assert!(
-        !copies_running(&ns.name, "pod/t").is_empty(),
-        "the copy runs in the pod"
+    // lease), and leaves no process behind. The archive goes to a pipe nobody reads, so the
+    // copy is held up, not finished, when the client is killed.
+    let mut child = spawn_cp(
+        &["-q", "-n", &ns.name, "pod/t:/data/big", "-"],
+        Stdio::null(),
+        Stdio::piped(),
     );
+    wait_until("a copy under way in the pod", BOUND, || {
+        !copies_running(&ns.name, "pod/t").is_empty()
+    });
     child.kill().expect("kill -9");
     let _ = child.wait();
-    eventually("the copy ends in the pod", || {
+    wait_until("the copy ends in the pod", BOUND, || {
         copies_running(&ns.name, "pod/t").is_empty()
     });
-    assert!(
-        !dir.path("killed").exists(),
-        "a partial copy is never put in place"
-    );
 
-    // The client killed in the middle of a copy in: the partial file is removed in the pod.
-    let mut cmd = Command::new(PLUGIN);
-    cmd.args([
-        "cp",
-        "-q",
-        "-n",
-        &ns.name,
-        &dir.s("big"),
-        "pod/t:/data/incoming/killed",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    for (k, v) in plugin_env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the plugin runs");
-    let partial = || in_pod(&ns.name, "pod/t", "ls -a $TARGET_ROOT/data/incoming");
-    eventually("a copy in under way", || {
-        partial().contains(".distroless-debug-")
+    // The client killed in the middle of a copy in: the partial file is removed in the pod. The
+    // archive on its stdin announces 1 GiB and stops after 1 MiB, so the copy cannot finish.
+    let mut child = spawn_cp(
+        &["-q", "-n", &ns.name, "-", "pod/t:/data/incoming/killed"],
+        Stdio::piped(),
+        Stdio::null(),
+    );
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut header = tar::Header::new_ustar();
+    header.set_path("f").unwrap();
+    header.set_size(1 << 30);
+    header.set_mode(0o644);
+    header.set_cksum();
+    stdin.write_all(header.as_bytes()).unwrap();
+    stdin.write_all(&vec![7u8; 1 << 20]).unwrap();
+    stdin.flush().unwrap();
+    let listing = || in_pod(&ns.name, "pod/t", "ls -aR $TARGET_ROOT/data/incoming");
+    wait_until("a copy in under way", BOUND, || {
+        listing().contains(".distroless-debug-")
     });
     child.kill().expect("kill -9");
     let _ = child.wait();
-    eventually("the partial file is removed", || {
-        let ls = partial();
-        !ls.contains(".distroless-debug-") && copies_running(&ns.name, "pod/t").is_empty()
+    drop(stdin);
+    wait_until("the partial file is removed", BOUND, || {
+        !listing().contains(".distroless-debug-") && copies_running(&ns.name, "pod/t").is_empty()
     });
-    assert!(!partial().contains("killed"));
+    assert!(
+        !listing().contains("\nf\n"),
+        "a partial file is never put in place"
+    );
+}
+
+/// The plugin's `cp ARGS` with the given stdin and stdout, stderr dropped.
+fn spawn_cp(args: &[&str], stdin: Stdio, stdout: Stdio) -> std::process::Child {
+    let mut cmd = Command::new(PLUGIN);
+    cmd.arg("cp")
+        .args(args)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::null());
+    for (k, v) in plugin_env() {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("the plugin runs")
 }
 
 #[test]
