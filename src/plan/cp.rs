@@ -2,7 +2,7 @@
 //! plugin makes of the target's mount table and of a transfer's progress. Pure.
 //!
 //! The toolbox has no program that writes or reads an archive the same way in every layout
-//! (Debian and Amazon Linux images have no `tar`; busybox's `tar` lacks GNU's flags), so the
+//! (not every toolbox has a `tar`, and busybox's lacks GNU's flags), so the
 //! script speaks a format of its own that POSIX `sh`, `stat`, `dd` and `sha256sum` can write
 //! and read: records, each a line of space-separated fields, then the bytes those fields count
 //! (names, link targets, file contents). A name is counted, not delimited, so any byte but NUL
@@ -19,7 +19,7 @@
 //! | `s MODE LEN` NAME | get | skipped: a device, FIFO or socket (MODE: `stat`'s `%f`, hex) |
 //! | `u LEN` NAME | get | skipped: it vanished or could not be read |
 //! | `r LEN` PATH | put | ready: where the copy goes |
-//! | `E KIND [FIELD...] LEN` PATH [MORE] | both | the copy stopped (see [`Stop`]) |
+//! | `E KIND [FIELD...] LEN` PATH \[MORE\] | both | the copy stopped (see [`Stop`]) |
 //! | `z` | both | the end |
 //!
 //! MODE is octal permission bits; MTIME seconds since the epoch from the script, `touch -t`'s
