@@ -61,6 +61,7 @@ printf 'deep\n' >/data/tree/sub/d
 printf 'x y\n' >'/data/tree/sp ace'
 printf 'nl' >"/data/tree/new
 line"
+printf 'utf-8\n' >/data/tree/grüße
 ln -s /etc/passwd /data/tree/abs
 ln -s ../../../../../../../../../etc/passwd /data/tree/up
 ln -s /bin/busybox /data/tree/toolbox-only
@@ -445,7 +446,7 @@ fn cp_a_tree_keeps_its_links_and_never_reaches_outside_the_target() {
     non_root_pod(&ns, "t", "");
     let dir = Scratch::new("tree");
     let stderr = ok(&cp(&["-n", &ns.name, "pod/t:/data/tree", &dir.s("")]));
-    assert!(stderr.contains("4 files"), "{stderr}");
+    assert!(stderr.contains("5 files"), "{stderr}");
     let tree = dir.path("tree");
     assert_eq!(
         std::fs::read_to_string(tree.join("a.txt")).unwrap(),
@@ -462,6 +463,10 @@ fn cp_a_tree_keeps_its_links_and_never_reaches_outside_the_target() {
     assert_eq!(
         std::fs::read_to_string(tree.join("new\nline")).unwrap(),
         "nl"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tree.join("grüße")).unwrap(),
+        "utf-8\n"
     );
     #[cfg(unix)]
     assert_eq!(mode_of(&tree.join("a.txt")), 0o640);
@@ -714,6 +719,12 @@ fn cp_works_with_every_toolbox_layout() {
                 assert_eq!(
                     std::fs::read_to_string(tree.join("new\nline")).unwrap(),
                     "nl",
+                    "{id}"
+                );
+                // Names are counted in bytes by every shell, whatever its locale.
+                assert_eq!(
+                    std::fs::read_to_string(tree.join("grüße")).unwrap(),
+                    "utf-8\n",
                     "{id}"
                 );
                 assert_eq!(
