@@ -11,8 +11,8 @@
 //! it fails only when a tool fails to work, never on a timing. `--full`: the real run
 //! (tests/bench/run.sh --full), which also writes the markdown table. See docs/benchmarks.md.
 //!
-//! Options: --full, --runs N, --sizes 1,10,50, --mem-pods 50,1000, --rows 1,2,3,4,5,6,7,
-//! --out FILE. Row 10 at 1,000 pods needs a node that takes them: start the cluster with
+//! Options: --full, --runs N, --sizes 1,10,50, --mem-pods 50,1000, --cp-mib 1024,
+//! --rows 1,2,3,4,5,6,7, --out FILE. Row 10 at 1,000 pods needs a node that takes them: start the cluster with
 //! `DD_MAX_PODS=1100` (tests/cluster/up.sh).
 
 #![allow(
@@ -70,6 +70,8 @@ struct Opts {
     rows: Vec<u32>,
     /// Pod counts of row 10 (peak memory over many pods through kept containers).
     mem_pods: Vec<usize>,
+    /// MiB of the file row 11 copies out of a pod.
+    cp_mib: usize,
     out: Option<PathBuf>,
 }
 
@@ -87,8 +89,9 @@ impl Opts {
                 keys: 100,
                 version_runs: 30,
                 count_runs: 3,
-                rows: (1..=10).collect(),
+                rows: (1..=11).collect(),
                 mem_pods: vec![50],
+                cp_mib: 1024,
                 out: Some("target/bench-results.md".into()),
             }
         } else {
@@ -101,8 +104,9 @@ impl Opts {
                 keys: 20,
                 version_runs: 5,
                 count_runs: 1,
-                rows: (1..=10).collect(),
+                rows: (1..=11).collect(),
                 mem_pods: vec![3],
+                cp_mib: 16,
                 out: None,
             }
         };
@@ -123,6 +127,11 @@ impl Opts {
                 }
                 "--sizes" => o.sizes = it.next().map(|v| list(v)).unwrap_or_default(),
                 "--mem-pods" => o.mem_pods = it.next().map(|v| list(v)).unwrap_or_default(),
+                "--cp-mib" => {
+                    if let Some(n) = it.next().and_then(|v| v.parse().ok()) {
+                        o.cp_mib = n;
+                    }
+                }
                 "--rows" => {
                     o.rows = it
                         .next()
@@ -595,11 +604,205 @@ impl Bench {
         if self.o.rows.contains(&9) {
             self.row_fail_fast();
         }
+        if self.o.rows.contains(&11) {
+            self.row_cp();
+        }
         if self.o.rows.contains(&10) {
             for n in self.o.mem_pods.clone() {
                 self.row_memory(n);
             }
         }
+    }
+
+    /// Row 11: `cp` of one file of `--cp-mib` MiB out of a distroless pod, against `kubectl cp`
+    /// from a debug container that has `tar` (busybox's), through `/proc/1/root`: the workaround
+    /// `cp` replaces, which works here because the debug container inherits the pod's user. Both
+    /// tools find their container there (ours kept by an unmeasured first copy, kubectl's added
+    /// once by `kubectl debug`); every copy's SHA-256 is compared with the pod's. Wall time and
+    /// peak RSS, interleaved.
+    fn row_cp(&mut self) {
+        const POD: &str = "cp-src";
+        const DEBUGGER: &str = "dd-bench-tar";
+        let mib = self.o.cp_mib;
+        let mut errs = Vec::new();
+        let mut t: [Vec<f64>; 2] = [vec![], vec![]];
+        let mut rss: [Vec<f64>; 2] = [vec![], vec![]];
+        let yaml = format!(
+            r"apiVersion: v1
+kind: Pod
+metadata: {{name: {POD}, namespace: {ns}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  automountServiceAccountToken: false
+  securityContext: {{runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532}}
+  initContainers:
+  - name: seed
+    image: {toolbox}
+    imagePullPolicy: Never
+    command: [sh, -c, 'head -c {bytes} /dev/urandom >/data/big && sha256sum /data/big >/data/big.sha256']
+    volumeMounts: [{{name: data, mountPath: /data}}]
+  containers:
+  - name: app
+    image: {target}
+    imagePullPolicy: Never
+    securityContext: {{readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}}
+    volumeMounts: [{{name: data, mountPath: /data}}]
+  volumes: [{{name: data, emptyDir: {{}}}}]
+",
+            ns = self.ns,
+            toolbox = self.c.toolbox_image,
+            target = self.c.target_image,
+            bytes = mib << 20,
+        );
+        let ready = self
+            .c
+            .kubectl_ok(&["apply", "-f", "-"], Some(&yaml))
+            .and_then(|_| {
+                self.c.kubectl_ok(
+                    &[
+                        "-n",
+                        &self.ns,
+                        "wait",
+                        &format!("pod/{POD}"),
+                        "--for=condition=Ready",
+                        "--timeout=300s",
+                    ],
+                    None,
+                )
+            });
+        // kubectl's debug container, added once and left running for its copies.
+        let debugger = ready.and_then(|_| {
+            let argv = self.kubectl_debug(
+                POD,
+                &[&format!("--container={DEBUGGER}")],
+                &["sleep", "3600"],
+            );
+            let r = self.run(argv)?;
+            if !r.out.status.success() {
+                return Err(format!(
+                    "kubectl debug: {}",
+                    String::from_utf8_lossy(&r.out.stderr).trim()
+                ));
+            }
+            // Without -i, kubectl debug returns once the container is added: wait for it.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let state = self.c.kubectl(
+                    &[
+                        "-n",
+                        &self.ns,
+                        "get",
+                        &format!("pod/{POD}"),
+                        "-o",
+                        &format!("jsonpath={{.status.ephemeralContainerStatuses[?(@.name==\"{DEBUGGER}\")].state.running}}"),
+                    ],
+                    None,
+                );
+                if !String::from_utf8_lossy(&state.stdout).trim().is_empty() {
+                    return Ok(());
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("{DEBUGGER} did not start within 120 s"));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        // The pod's checksum, read through our kept container, which this first copy adds.
+        let want = debugger.and_then(|()| {
+            let argv = self.ours(
+                &[&format!("pod/{POD}")],
+                false,
+                &["-q", "--", "sh", "-c", "cat $TARGET_ROOT/data/big.sha256"],
+            );
+            let r = self.run(argv)?;
+            let out = String::from_utf8_lossy(&r.out.stdout).into_owned();
+            match out.split_whitespace().next() {
+                Some(h) if r.out.status.success() && h.len() == 64 => Ok(h.to_owned()),
+                _ => Err(format!(
+                    "the pod's checksum: {out:?} {}",
+                    String::from_utf8_lossy(&r.out.stderr).trim()
+                )),
+            }
+        });
+        match want {
+            Err(e) => errs.push(e),
+            Ok(want) => {
+                let runs = self.o.runs.min(5);
+                for k in 0..runs {
+                    for tool in order(k) {
+                        let local = self.tmp.join(format!("cp-{k}-{tool:?}"));
+                        let argv = match tool {
+                            Tool::Ours => self.ours(
+                                &["cp", &format!("pod/{POD}:/data/big")],
+                                false,
+                                &["-q", &local.display().to_string()],
+                            ),
+                            Tool::Kubectl => vec![
+                                self.c.kubectl.display().to_string(),
+                                "--kubeconfig".into(),
+                                self.c.kubeconfig.display().to_string(),
+                                "cp".into(),
+                                "-n".into(),
+                                self.ns.clone(),
+                                "-c".into(),
+                                DEBUGGER.into(),
+                                format!("{POD}:/proc/1/root/data/big"),
+                                local.display().to_string(),
+                            ],
+                        };
+                        let i = usize::from(tool == Tool::Kubectl);
+                        match self.run(argv) {
+                            Ok(r) if r.out.status.success() => {
+                                let got = sha256_file(&local);
+                                if got.as_deref() == Some(want.as_str()) {
+                                    t[i].push(r.wall.as_secs_f64());
+                                    rss[i].extend(r.rss_kib);
+                                } else {
+                                    errs.push(format!("{tool:?}: the copy's SHA-256 {got:?} is not the pod's {want}"));
+                                }
+                            }
+                            Ok(r) => errs.push(format!(
+                                "{tool:?}: exit {:?}: {}",
+                                r.out.status.code(),
+                                String::from_utf8_lossy(&r.out.stderr).trim()
+                            )),
+                            Err(e) => errs.push(e),
+                        }
+                        let _ = std::fs::remove_file(&local);
+                    }
+                }
+            }
+        }
+        let _ = self.c.kubectl(
+            &["-n", &self.ns, "delete", "pod", POD, "--wait=false"],
+            None,
+        );
+        let ok = self.tally("11", &errs);
+        let (a, b) = (Summary::of(&t[0]), Summary::of(&t[1]));
+        let size = if mib >= 1024 && mib.is_multiple_of(1024) {
+            format!("{} GiB", mib / 1024)
+        } else {
+            format!("{mib} MiB")
+        };
+        self.rows.push(Row {
+            id: "11".into(),
+            what: format!("`cp` of a {size} file out of the pod ÷ `kubectl cp` from a debug container with `tar`, wall time"),
+            ours: if ok { show(a, secs) } else { "failed".into() },
+            theirs: show(b, secs),
+            ratio: rat(a, b),
+            goal: String::new(),
+            verdict: String::new(),
+        });
+        let (ra, rb) = (Summary::of(&rss[0]), Summary::of(&rss[1]));
+        self.rows.push(Row {
+            id: "11m".into(),
+            what: format!("peak RSS of those copies of {size}"),
+            ours: show(ra, mb),
+            theirs: show(rb, mb),
+            ratio: rat(ra, rb),
+            goal: String::new(),
+            verdict: String::new(),
+        });
     }
 
     /// Row 10: the plugin's peak RSS running `-- true` over N pods through their kept
@@ -1545,6 +1748,13 @@ fn machine(c: &Cluster) -> String {
         "Linux {}, {cpus} × {model}, Kubernetes {server} (kubectl {server} from the same source).",
         kernel.trim()
     )
+}
+
+/// The SHA-256 of a local file, as `sha256sum` prints it.
+fn sha256_file(path: &Path) -> Option<String> {
+    let out = Command::new("sha256sum").arg(path).output().ok()?;
+    let out = String::from_utf8_lossy(&out.stdout);
+    out.split_whitespace().next().map(str::to_owned)
 }
 
 fn read_rss(path: &Path) -> Option<f64> {
