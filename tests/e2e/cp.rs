@@ -301,13 +301,18 @@ fn measured(argv: &[&str], stdin: Option<&Path>) -> (Output, f64, Duration) {
     (out, kib / 1024.0, took)
 }
 
-/// Processes of a copy still running in the pod's kept debug container.
+/// Processes of a copy still running in the pod (the copy script's, by the name it runs
+/// under): their /proc/PID/cmdline files, read in the pod's kept debug container. `ps` would
+/// cut the long command line before the name; `c[p]` keeps the grep from finding itself.
 fn copies_running(ns: &str, pod: &str) -> Vec<String> {
-    in_pod(ns, pod, "ps -e -o pid,args")
-        .lines()
-        .filter(|l| l.contains("distroless-debug-cp"))
-        .map(str::to_owned)
-        .collect()
+    in_pod(
+        ns,
+        pod,
+        "grep -l 'distroless-debug-c[p]' /proc/[0-9]*/cmdline 2>/dev/null; true",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
 }
 
 /// How long a copy may take to start or end in the pod after the client acts.
@@ -534,9 +539,9 @@ fn cp_a_tree_keeps_its_links_and_never_reaches_outside_the_target() {
 
     // Into the pod, nothing is written through a link: a directory of the copy that is a link
     // in the target is refused.
-    std::fs::create_dir_all(dir.path("up/dirlink")).unwrap();
-    std::fs::write(dir.path("up/dirlink/x"), "x").unwrap();
-    let out = cp(&["-n", &ns.name, &dir.s("up/dirlink"), "pod/t:/data/tree/"]);
+    std::fs::create_dir_all(dir.path("put/dirlink")).unwrap();
+    std::fs::write(dir.path("put/dirlink/x"), "x").unwrap();
+    let out = cp(&["-n", &ns.name, &dir.s("put/dirlink"), "pod/t:/data/tree/"]);
     let stderr = failed(&out, 1);
     assert!(
         stderr.contains("/data/tree/dirlink in container \"app\" of pod \"t\" is a symbolic link"),
@@ -615,7 +620,7 @@ fn cp_root_and_other_user_targets_own_what_is_written() {
         in_pod(
             &ns.name,
             "pod/other",
-            "cd $TARGET_ROOT/data/incoming && stat -c '%u:%g %n' . d d/f"
+            "cd $TARGET_ROOT/data/incoming/conf && stat -c '%u:%g %n' . d d/f"
         ),
         "1001:2002 .\n1001:2002 d\n1001:2002 d/f\n"
     );
@@ -624,7 +629,7 @@ fn cp_root_and_other_user_targets_own_what_is_written() {
         "-q",
         "-n",
         &ns.name,
-        "pod/other:/data/incoming/d/f",
+        "pod/other:/data/incoming/conf/d/f",
         &dir.s("back"),
     ]));
     assert_eq!(std::fs::read_to_string(dir.path("back")).unwrap(), "f\n");

@@ -20,12 +20,22 @@ dd_path=$4
 dd_name=$5
 dd_tmp=
 
+# The length of $1 in bytes, in dd_nb. ${#1} counts characters in a busybox built with Unicode
+# support (defconfig, as Alpine's), whatever the locale: only ASCII is counted by it.
+dd_len() {
+  case $1 in
+  *[!' '-~]*) dd_nb=$(($(printf %s "$1" | wc -c))) ;;
+  *) dd_nb=${#1} ;;
+  esac
+}
+
 # A fatal E record: kind and fields, then path $1 (the last field counts its bytes).
 dd_die() {
   [ -z "$dd_tmp" ] || rm -f "$dd_tmp"
   dd_p=$1
   shift
-  printf 'E %s %s\n%s' "$*" "${#dd_p}" "$dd_p"
+  dd_len "$dd_p"
+  printf 'E %s %s\n%s' "$*" "$dd_nb" "$dd_p"
   exit 3
 }
 
@@ -66,8 +76,9 @@ dd_copy() {
 # The record of $1 (a path from the working directory), named $2 in the copy, and of all below
 # it. Fails only when the output did: nothing more is started then.
 dd_send() {
+  dd_len "$2"
   if ! dd_s=$(stat -c '%f %Y %s' "$1" 2>/dev/null); then
-    printf 'u %s\n%s' "${#2}" "$2"
+    printf 'u %s\n%s' "$dd_nb" "$2"
     return
   fi
   dd_m=$((0x${dd_s%% *}))
@@ -77,27 +88,29 @@ dd_send() {
   case $((dd_m & 61440)) in
   32768)
     if ! [ -r "$1" ]; then
-      printf 'u %s\n%s' "${#2}" "$2"
+      printf 'u %s\n%s' "$dd_nb" "$2"
       return
     fi
-    printf 'f %o %s %s %s\n%s' $((dd_m & 511)) "$dd_t" "$dd_s" "${#2}" "$2" || return 1
+    printf 'f %o %s %s %s\n%s' $((dd_m & 511)) "$dd_t" "$dd_s" "$dd_nb" "$2" || return 1
     # The checksum of a second read, made while the first is sent.
     dd_copy "$dd_s" <"$1" | sha256sum | { dd_copy "$dd_s" <"$1" || exit 1; cat; }
     ;;
   16384)
     if ! [ -r "$1" ] || ! [ -x "$1" ]; then
-      printf 'u %s\n%s' "${#2}" "$2"
+      printf 'u %s\n%s' "$dd_nb" "$2"
       return
     fi
-    printf 'd %o %s %s\n%s' $((dd_m & 511)) "$dd_t" "${#2}" "$2" || return 1
+    printf 'd %o %s %s\n%s' $((dd_m & 511)) "$dd_t" "$dd_nb" "$2" || return 1
     dd_walk "$1" "$2" || return 1
     printf 'e\n'
     ;;
   40960)
+    dd_n2=$dd_nb
     dd_l=$(readlink "$1") || dd_l=
-    printf 'l %s %s %s\n%s%s' "$dd_t" "${#dd_l}" "${#2}" "$2" "$dd_l"
+    dd_len "$dd_l"
+    printf 'l %s %s %s\n%s%s' "$dd_t" "$dd_nb" "$dd_n2" "$2" "$dd_l"
     ;;
-  *) printf 's %x %s\n%s' "$dd_m" "${#2}" "$2" ;;
+  *) printf 's %x %s\n%s' "$dd_m" "$dd_nb" "$2" ;;
   esac
 }
 
@@ -134,7 +147,8 @@ dd_take() {
   [ "$1" = 0 ] && return
   dd_v=$(dd bs="$1" count=1 iflag=fullblock 2>/dev/null && echo x) || return 1
   dd_v=${dd_v%x}
-  [ "${#dd_v}" = "$1" ]
+  dd_len "$dd_v"
+  [ "$dd_nb" = "$1" ]
 }
 
 # Gives new file $1 to the target's user when this container runs as root and it does not.
@@ -160,15 +174,18 @@ dd_put_dest() {
     # Which mounts are read-only the plugin reads from the target's mount table.
     dd_v=$(cat "/proc/$TARGET_PID/mountinfo" 2>/dev/null)
     dd_dir=${dd_dir:-/}
-    printf 'E unwritable %s %s %s %s\n%s%s' "$dd_u" "$dd_g" "${#dd_v}" "${#dd_dir}" \
-      "$dd_dir" "$dd_v"
+    dd_len "$dd_v"
+    dd_n2=$dd_nb
+    dd_len "$dd_dir"
+    printf 'E unwritable %s %s %s %s\n%s%s' "$dd_u" "$dd_g" "$dd_n2" "$dd_nb" "$dd_dir" "$dd_v"
     exit 3
   fi
 }
 
 dd_put() {
   dd_put_dest
-  printf 'r %s\n%s' "${#dd_dest}" "$dd_dest"
+  dd_len "$dd_dest"
+  printf 'r %s\n%s' "$dd_nb" "$dd_dest"
   dd_tmp=
   set -C
   while read -r dd_k dd_a dd_b dd_c dd_d; do
@@ -235,7 +252,7 @@ dd_ids "$TARGET_PID"
 dd_tu=$dd_u
 dd_tg=$dd_g
 dd_ids self
-for dd_t in stat dd sha256sum readlink du cat mkdir chmod chown touch mv rm ln; do
+for dd_t in stat dd sha256sum readlink du cat wc mkdir chmod chown touch mv rm ln; do
   command -v "$dd_t" >/dev/null 2>&1 || dd_die '' tool "$dd_t"
 done
 printf x | dd bs=1 count=1 iflag=fullblock >/dev/null 2>&1 || dd_die '' tool dd-fullblock
