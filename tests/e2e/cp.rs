@@ -270,9 +270,10 @@ fn cp_the_targets_config_out() {
     assert_eq!(names, ["target", "target/config.yaml"]);
 }
 
-/// Peak RSS in MiB of `argv` run under GNU time, its output and how long it took.
-fn measured(argv: &[&str], stdin: Option<&Path>) -> (Output, f64, Duration) {
-    let rss = std::env::temp_dir().join(format!("dd-e2e-cp-rss-{}", std::process::id()));
+/// Peak RSS in MiB of `argv` run under GNU time (its figure kept in `dir`), its output and how
+/// long it took.
+fn measured(argv: &[&str], stdin: Option<&Path>, dir: &Scratch) -> (Output, f64, Duration) {
+    let rss = dir.path("rss");
     let mut cmd = Command::new("/usr/bin/time");
     cmd.args(["-f", "%M", "-o"])
         .arg(&rss)
@@ -336,6 +337,7 @@ fn cp_one_gib_out_and_back_with_matching_checksums_in_flat_memory() {
     let (out, rss_out, took_out) = measured(
         &["cp", "-n", &ns.name, "pod/t:/data/big", &dir.s("big")],
         None,
+        &dir,
     );
     let stderr = ok(&out);
     assert!(stderr.contains("1 file, 1.0 GiB"), "{stderr}");
@@ -351,6 +353,7 @@ fn cp_one_gib_out_and_back_with_matching_checksums_in_flat_memory() {
             "pod/t:/data/incoming/big.back",
         ],
         None,
+        &dir,
     );
     let stderr = ok(&out);
     assert!(
