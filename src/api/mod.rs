@@ -3,6 +3,7 @@
 pub(crate) mod events;
 pub(crate) mod exec;
 pub(crate) mod names;
+pub(crate) mod nodes;
 pub(crate) mod patch;
 pub(crate) mod pods;
 pub(crate) mod reviews;

@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::Api;
 use kube::api::ListParams;
 
@@ -46,7 +46,22 @@ pub(crate) async fn names(cluster: &Cluster, kind: Kind) -> Option<Vec<String>> 
         Kind::DaemonSet => list_names::<DaemonSet>(cluster, &all).await,
         Kind::ReplicaSet => list_names::<ReplicaSet>(cluster, &all).await,
         Kind::Job => list_names::<Job>(cluster, &all).await,
+        Kind::Node => nodes(cluster).await,
     }
+}
+
+/// Every node's name (metadata only).
+async fn nodes(cluster: &Cluster) -> Option<Vec<String>> {
+    let list = Api::<Node>::all(cluster.client.clone())
+        .list_metadata(&ListParams::default())
+        .await
+        .ok()?;
+    Some(
+        list.items
+            .into_iter()
+            .filter_map(|m| m.metadata.name)
+            .collect(),
+    )
 }
 
 /// Every namespace's name (metadata only).

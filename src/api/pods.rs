@@ -25,6 +25,44 @@ pub(crate) async fn get_pod(cluster: &Cluster, name: &str) -> Result<Pod, Error>
     Ok(pod)
 }
 
+/// Creates a pod of ours in the namespace; returns it as stored (its resourceVersion is where
+/// the watch starts).
+pub(crate) async fn create_pod(cluster: &Cluster, pod: &Pod) -> Result<Pod, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    timed(
+        cluster.request_timeout,
+        api.create(&kube::api::PostParams::default(), pod),
+    )
+    .await?
+    .map_err(|e| classify(e, ApiCall::CreatePod, &name, &cluster.scope()))
+}
+
+/// Deletes a pod of ours in `namespace` (the cluster's with `None`), without waiting for it to
+/// be gone; a pod already gone is no error.
+pub(crate) async fn delete_pod(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<(), Error> {
+    let ns = namespace.unwrap_or(&cluster.namespace);
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
+    let mut scope = cluster.scope();
+    ns.clone_into(&mut scope.namespace);
+    match timed(
+        cluster.request_timeout,
+        api.delete(name, &kube::api::DeleteParams::default()),
+    )
+    .await?
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match classify(e, ApiCall::DeletePod, name, &scope) {
+            Error::PodNotFound { .. } => Ok(()),
+            e => Err(e),
+        },
+    }
+}
+
 /// The label selector of a workload TARGET, as the list API takes it.
 pub(crate) async fn workload_selector_string(
     cluster: &Cluster,
@@ -86,7 +124,7 @@ async fn workload_selector(cluster: &Cluster, target: &TargetRef) -> Result<Labe
     let fail = |e| classify(e, call.clone(), "", &cluster.scope());
     let t = cluster.request_timeout;
     let selector = match target.kind {
-        Kind::Pod => None,
+        Kind::Pod | Kind::Node => None,
         Kind::Deployment => timed(t, Api::<Deployment>::namespaced(c, ns).get(name))
             .await?
             .map_err(fail)?

@@ -26,7 +26,7 @@ use crate::plan::refusal::{RefusalFacts, names_granted};
 pub(crate) async fn access_allowed(
     cluster: &Cluster,
     verb: &str,
-    subresource: &str,
+    subresource: Option<&str>,
     pod: Option<&str>,
 ) -> Option<bool> {
     let review = SelfSubjectAccessReview {
@@ -35,7 +35,7 @@ pub(crate) async fn access_allowed(
                 namespace: Some(cluster.namespace.clone()),
                 verb: Some(verb.to_owned()),
                 resource: Some("pods".to_owned()),
-                subresource: Some(subresource.to_owned()),
+                subresource: subresource.map(str::to_owned),
                 name: pod.map(str::to_owned),
                 ..ResourceAttributes::default()
             }),
@@ -112,7 +112,7 @@ pub(crate) async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -
         return err;
     };
     for verb in ["get", "create"] {
-        if access_allowed(cluster, verb, sub, Some(pod)).await == Some(false) {
+        if access_allowed(cluster, verb, Some(sub), Some(pod)).await == Some(false) {
             return Error::Forbidden {
                 verb,
                 resource,
@@ -153,7 +153,8 @@ async fn named_only(cluster: &Cluster, verb: &str, sub: &str, pod: &str) -> Opti
 /// Gathers [`RefusalFacts`] after a 403 on the PATCH: a SelfSubjectAccessReview and the
 /// namespace's labels, each best effort.
 pub(crate) async fn refusal_facts(cluster: &Cluster, pod: &str, message: String) -> RefusalFacts {
-    let rbac_allows = access_allowed(cluster, "patch", "ephemeralcontainers", Some(pod)).await;
+    let rbac_allows =
+        access_allowed(cluster, "patch", Some("ephemeralcontainers"), Some(pod)).await;
     let named_only = if rbac_allows == Some(false) {
         named_only(cluster, "patch", "ephemeralcontainers", pod).await
     } else {
@@ -162,21 +163,46 @@ pub(crate) async fn refusal_facts(cluster: &Cluster, pod: &str, message: String)
     let level = if rbac_allows == Some(false) {
         None
     } else {
-        let ns: Api<Namespace> = Api::all(cluster.client.clone());
-        match timed(cluster.request_timeout, ns.get(&cluster.namespace)).await {
-            Ok(Ok(n)) => n
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(ENFORCE_LABEL))
-                .and_then(|v| v.parse().ok()),
-            _ => None,
-        }
+        enforced_level(cluster).await
     };
     tracing::debug!(?rbac_allows, ?level, "403 on ephemeralcontainers");
     RefusalFacts {
         rbac_allows,
         named_only,
+        level,
+        message,
+    }
+}
+
+/// The Pod Security level the namespace enforces, from its label (`get namespaces`, best
+/// effort: `None` when it cannot be read or is not set).
+async fn enforced_level(cluster: &Cluster) -> Option<crate::model::Level> {
+    let ns: Api<Namespace> = Api::all(cluster.client.clone());
+    match timed(cluster.request_timeout, ns.get(&cluster.namespace)).await {
+        Ok(Ok(n)) => n
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(ENFORCE_LABEL))
+            .and_then(|v| v.parse().ok()),
+        _ => None,
+    }
+}
+
+/// Gathers [`RefusalFacts`] after a 403 on the creation of a pod of ours: whether RBAC allows
+/// `create pods` (a SelfSubjectAccessReview), and if it does the namespace's enforced level;
+/// each best effort.
+pub(crate) async fn create_refusal_facts(cluster: &Cluster, message: String) -> RefusalFacts {
+    let rbac_allows = access_allowed(cluster, "create", None, None).await;
+    let level = if rbac_allows == Some(false) {
+        None
+    } else {
+        enforced_level(cluster).await
+    };
+    tracing::debug!(?rbac_allows, ?level, "403 on creating a pod");
+    RefusalFacts {
+        rbac_allows,
+        named_only: None,
         level,
         message,
     }

@@ -37,8 +37,20 @@ Examples:
   # Every pod labelled app=api, 32 at a time, recording why
   kubectl distroless-debug -l app=api --max-parallel 32 --reason INC-123 -- ss -tlnp
 
-  # The debug containers of a namespace: who, why, state, time left
+  # A pod that crashes at start: a shell in a copy of it, the application held, not run
+  kubectl distroless-debug pod/api-7f9c --copy
+
+  # The same for a pod stuck in an init container, without its init containers
+  kubectl distroless-debug deploy/api --copy --skip-init -- sh -c 'ls $TARGET_ROOT/etc/app'
+
+  # A shell on a node: the host's processes and network, its root at /host
+  kubectl distroless-debug node/worker-1
+
+  # The debug containers, copies and node pods of a namespace: who, why, state, time left
   kubectl distroless-debug list -n shop
+
+  # Delete the copies and node pods whose time to live passed or whose session ended
+  kubectl distroless-debug list --gc -A
 
   # Copy the config the target really loaded, and a heap dump, out of a distroless container
   kubectl distroless-debug cp pod/api-7f9c:/etc/app/config.yaml ./config.yaml
@@ -59,23 +71,26 @@ Environment:
 
 Exit status:
   0 success; the remote command's code when it ran (128+N for signal N); 1 plugin or
-  cluster error; 2 usage error; 130 interrupted. Many pods: 0 if the command exited 0 in
-  every pod, else the code of the first pod (by namespace and name) that did not, counting
-  a pod where it could not run as 1. cp: 0 when every file arrived with a matching SHA-256,
-  1 for anything else (a missing path, a read-only file system, a mismatch), 2 usage.";
+  cluster error; 2 usage error; 130 interrupted. Many pods (or nodes): 0 if the command
+  exited 0 in every one, else the code of the first (by namespace and name) that did not,
+  counting one where it could not run as 1. cp: 0 when every file arrived with a matching
+  SHA-256, 1 for anything else (a missing path, a read-only file system, a mismatch), 2 usage.";
 
 /// Debug a running container, distroless or not, through an ephemeral container.
 ///
 /// Adds a toolbox container to a running pod that shares the target container's process
 /// namespace, waits for it, and opens a shell in it (or runs COMMAND). The target's files are
-/// under $TARGET_ROOT, the shell's working directory.
+/// under $TARGET_ROOT, the shell's working directory. With --copy, a copy of a pod that does
+/// not run, its target held; with node/NAME, a pod on a node: both deleted when the session
+/// ends.
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl distroless-debug",
     bin_name = "kubectl distroless-debug",
     version,
     override_usage = "kubectl distroless-debug [TARGET...] [flags] [-- COMMAND [ARG...]]\n       \
-                      kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [-o json]\n       \
+                      kubectl distroless-debug node/NAME... [flags] [-- COMMAND [ARG...]]\n       \
+                      kubectl distroless-debug list [TARGET | -l SELECTOR | -A] [--gc] [-o json]\n       \
                       kubectl distroless-debug cp TARGET:/PATH LOCAL|- [flags]\n       \
                       kubectl distroless-debug cp LOCAL|- TARGET:/PATH [flags]\n       \
                       kubectl distroless-debug completion bash|zsh|fish|powershell",
@@ -90,11 +105,11 @@ Exit status:
 pub struct Cli {
     /// The pods to debug: NAME, pod/NAME, pod/NAME/CONTAINER, or
     /// deploy|sts|ds|rs|job/NAME (a running, ready pod of it; every running pod with
-    /// --all-pods). Several TARGETs run COMMAND in each. A first TARGET of `list` lists the
-    /// debug containers instead; `cp SRC DEST` copies files out of or into the target (one
-    /// side TARGET:/PATH, the other a local path or - for a tar archive on stdout or stdin);
-    /// `completion SHELL` prints a completion script (pods named list, cp or completion are
-    /// pod/list, pod/cp, pod/completion).
+    /// --all-pods), or the nodes: node/NAME. Several TARGETs run COMMAND in each. A first
+    /// TARGET of `list` lists the debug containers instead; `cp SRC DEST` copies files out of
+    /// or into the target (one side TARGET:/PATH, the other a local path or - for a tar archive
+    /// on stdout or stdin); `completion SHELL` prints a completion script (pods named list, cp
+    /// or completion are pod/list, pod/cp, pod/completion).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
@@ -135,15 +150,14 @@ pub struct Cli {
     )]
     pub image_pull_policy: Option<PullPolicy>,
 
-    /// Security profile, as kubectl debug's.
+    /// Security profile, as kubectl debug's [default: general; sysadmin for nodes].
     #[arg(
         long,
         value_name = "PROFILE",
         value_enum,
-        default_value_t,
         help_heading = "Debug container"
     )]
-    pub profile: Profile,
+    pub profile: Option<Profile>,
 
     /// JSON or YAML file with a partial container spec applied on top of the generated one.
     #[arg(long, value_name = "FILE", help_heading = "Debug container")]
@@ -158,11 +172,13 @@ pub struct Cli {
     pub new: bool,
 
     /// Keep the container of an interactive shell for reuse (it ends at --ttl, not with the
-    /// shell). Containers made for a COMMAND are always kept.
+    /// shell). Containers made for a COMMAND are always kept. With --copy or a node: leave the
+    /// pod after the session (it still ends at --ttl).
     #[arg(long = "keep", help_heading = "Debug container")]
     pub keep: bool,
 
-    /// The debug container ends by itself after this long, e.g. 30m, 4h (enforced inside it).
+    /// The debug container ends by itself after this long, e.g. 30m, 4h (enforced inside it; a
+    /// copy or node pod also gets it as activeDeadlineSeconds, enforced by Kubernetes).
     #[arg(
         long,
         value_name = "DURATION",
@@ -175,6 +191,44 @@ pub struct Cli {
     /// Why you are debugging (an incident, a ticket); recorded on the debug container.
     #[arg(long, value_name = "TEXT", help_heading = "Debug container")]
     pub reason: Option<String>,
+
+    /// Debug a copy of the pod: for a pod or container that does not run (a crash loop, an
+    /// exit at start, a stuck init container). The copy holds the target container without
+    /// running its command, with the toolbox beside it; it is deleted when the session ends.
+    #[arg(long = "copy", help_heading = "Copy and node")]
+    pub copy: bool,
+
+    /// With --copy: schedule the copy on the node of the pod.
+    #[arg(long = "same-node", help_heading = "Copy and node")]
+    pub same_node: bool,
+
+    /// With --copy: keep the pod's labels on the copy (Services and controllers may then
+    /// select it).
+    #[arg(long = "keep-labels", help_heading = "Copy and node")]
+    pub keep_labels: bool,
+
+    /// With --copy: leave out the pod's init containers (for one that never finishes).
+    #[arg(long = "skip-init", help_heading = "Copy and node")]
+    pub skip_init: bool,
+
+    /// With --copy: the image of a container of the copy, as kubectl debug (repeatable;
+    /// *=IMAGE for every container).
+    #[arg(long = "set-image", value_name = "CONTAINER=IMAGE", action = ArgAction::Append, value_parser = set_image, help_heading = "Copy and node")]
+    pub set_image: Vec<(String, String)>,
+
+    /// -l selects nodes, not pods: debug each matching node.
+    #[arg(long = "nodes", help_heading = "Copy and node")]
+    pub nodes: bool,
+
+    /// Node debugging: run the shell or COMMAND in the host's root (chroot /host), with the
+    /// host's own programs.
+    #[arg(long = "chroot", help_heading = "Copy and node")]
+    pub chroot: bool,
+
+    /// With list: delete the copies and node pods made by this tool whose time to live passed
+    /// or whose session ended, and say which.
+    #[arg(long = "gc", help_heading = "Copy and node")]
+    pub gc: bool,
 
     /// Run COMMAND in every running pod that matches this label selector.
     #[arg(
@@ -300,6 +354,18 @@ fn dns_label(s: &str) -> Result<String, String> {
 /// container added with a bad one can never be removed: refused here, before any write.
 fn image(s: &str) -> Result<String, String> {
     validate_image(s).map(|()| s.to_owned())
+}
+
+/// `--set-image`: `CONTAINER=IMAGE` (or `*=IMAGE`), the image checked as `--image` is.
+fn set_image(s: &str) -> Result<(String, String), String> {
+    let Some((container, image)) = s.split_once('=') else {
+        return Err("expected CONTAINER=IMAGE".to_owned());
+    };
+    if container != "*" {
+        validate_dns_label(container)?;
+    }
+    validate_image(image)?;
+    Ok((container.to_owned(), image.to_owned()))
 }
 
 /// `--ttl`: at least a second; every debug container ends by itself.

@@ -41,7 +41,7 @@ pub(crate) const SUBCOMMANDS: [&str; 3] = ["list", "cp", "completion"];
 pub(crate) const SHELLS: [&str; 4] = ["bash", "zsh", "fish", "powershell"];
 
 /// Kind prefixes offered for a TARGET.
-const KIND_PREFIXES: [&str; 6] = ["pod/", "deploy/", "sts/", "ds/", "rs/", "job/"];
+const KIND_PREFIXES: [&str; 7] = ["pod/", "deploy/", "sts/", "ds/", "rs/", "job/", "node/"];
 
 /// The answer: candidates and a directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -502,7 +502,8 @@ mod tests {
                 "sts/",
                 "ds/",
                 "rs/",
-                "job/"
+                "job/",
+                "node/"
             ]
         );
     }

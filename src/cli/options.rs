@@ -74,17 +74,44 @@ impl Session {
     }
 }
 
-/// What the run does: one enum, decided once from TARGETs, `-l`, `--all-pods`, `-o` and `list`.
+/// What the run does: one enum, decided once from TARGETs, `-l`, `--all-pods`, `-o`, `list`,
+/// `--gc`, `--copy`, `node/NAME` and `--nodes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Run {
     /// A session or a command in one pod.
     One(TargetRef),
     /// A command in many pods.
     Many(Pods),
-    /// `list`: the debug containers of some pods.
+    /// `list`: the debug containers of some pods, and the copies and node pods of ours.
     List(Pods),
     /// `cp`: files out of or into one pod's target container.
     Cp(Cp),
+    /// `list --gc`: delete the copies and node pods of ours that are done.
+    Gc(Pods),
+    /// `--copy`: a session in a copy of one pod, or (`many`) a COMMAND in copies of many.
+    Copy { pods: Pods, many: bool },
+    /// Node debugging: a session on one node, or (`many`) a COMMAND on many.
+    Node { nodes: Nodes, many: bool },
+}
+
+/// Which nodes: named by TARGETs (`node/NAME`), or selected by label (`--nodes -l`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nodes {
+    Named(Vec<String>),
+    Selector(String),
+}
+
+/// `--copy` and the flags that shape the copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// `--same-node`: the copy on the pod's node.
+    pub same_node: bool,
+    /// `--keep-labels`: the pod's labels stay on the copy.
+    pub keep_labels: bool,
+    /// `--skip-init`: no init containers in the copy (native sidecars stay).
+    pub skip_init: bool,
+    /// `--set-image CONTAINER=IMAGE`, in order (`*` for every container).
+    pub set_image: Vec<(String, String)>,
 }
 
 /// Which pods: named TARGETs (each a pod, or a workload's pods), a label selector, or every pod
@@ -139,6 +166,10 @@ pub struct Options {
     pub target_container: Option<String>,
     pub container: DebugContainer,
     pub session: Session,
+    /// `--copy`'s flags (all default without `--copy`).
+    pub copy: CopyOptions,
+    /// `--chroot`: a node session runs in the host's root.
+    pub chroot: bool,
     pub timeout: Duration,
     pub verbosity: u8,
     /// Warnings to print once the printer exists (e.g. `-t` without a terminal).
@@ -172,6 +203,12 @@ impl Options {
             .collect::<Result<Vec<_>, _>>()
             .map_err(usage)?;
         let selector = cli.selector.clone().filter(|s| !s.trim().is_empty());
+        let node_names: Vec<String> = targets
+            .iter()
+            .filter(|t| t.kind == Kind::Node)
+            .map(|t| t.name.clone())
+            .collect();
+        check_modes(&cli, list, &targets, node_names.len(), selector.is_some())?;
         if selector.is_some() && !targets.is_empty() {
             return Err(usage(
                 "-l/--selector and TARGET are exclusive: name pods, or select them".to_owned(),
@@ -200,7 +237,11 @@ impl Options {
                 return Err(usage("-A/--all-namespaces is for list only".to_owned()));
             }
         }
-        if cli.all_pods && !targets.iter().any(|t| t.kind != Kind::Pod) {
+        if cli.all_pods
+            && !targets
+                .iter()
+                .any(|t| !matches!(t.kind, Kind::Pod | Kind::Node))
+        {
             return Err(usage(
                 "--all-pods needs a workload TARGET (deploy|sts|ds|rs|job/NAME)".to_owned(),
             ));
@@ -224,6 +265,10 @@ impl Options {
 
         let image = Self::image(&cli, env)?;
 
+        let nodes = match (&selector, cli.nodes) {
+            (Some(selector), true) => Some(Nodes::Selector(selector.clone())),
+            _ => (!node_names.is_empty()).then(|| Nodes::Named(node_names.clone())),
+        };
         let pods = match (selector, targets.is_empty()) {
             (Some(selector), _) => Pods::Selector {
                 selector,
@@ -237,29 +282,44 @@ impl Options {
                 all_pods: cli.all_pods,
             },
         };
+        let text = cli.output == Output::Text;
         let run = if list {
             // `list` shows every pod of a workload.
-            Run::List(match pods {
+            let pods = match pods {
                 Pods::Targets { targets, .. } => Pods::Targets {
                     targets,
                     all_pods: true,
                 },
                 pods => pods,
-            })
+            };
+            if cli.gc {
+                Run::Gc(pods)
+            } else {
+                Run::List(pods)
+            }
+        } else if let Some(nodes) = nodes {
+            let many = !(text && matches!(&nodes, Nodes::Named(n) if n.len() == 1));
+            Run::Node { nodes, many }
+        } else if cli.copy {
+            let many = !(text
+                && matches!(&pods, Pods::Targets { targets, all_pods: false } if targets.len() == 1));
+            Run::Copy { pods, many }
         } else {
             match pods {
                 Pods::Targets {
                     mut targets,
                     all_pods: false,
-                } if targets.len() == 1 && cli.output == Output::Text => {
-                    Run::One(targets.remove(0))
-                }
+                } if targets.len() == 1 && text => Run::One(targets.remove(0)),
                 pods => Run::Many(pods),
             }
         };
 
         let mut warnings = Vec::new();
-        if matches!(run, Run::Many(_)) {
+        let many = matches!(
+            run,
+            Run::Many(_) | Run::Copy { many: true, .. } | Run::Node { many: true, .. }
+        );
+        if many {
             if cli.command.is_empty() {
                 return Err(usage(
                     "several pods, -l, --all-pods and -o json/jsonl run a COMMAND: add -- COMMAND [ARG...]".to_owned(),
@@ -322,6 +382,24 @@ impl Options {
                 "cp copies with one pod: -l, --all-pods, -A and -o are for commands and list",
             ));
         }
+        if cli.copy
+            || cli.nodes
+            || cli.chroot
+            || cli.gc
+            || cli.same_node
+            || cli.keep_labels
+            || cli.skip_init
+            || !cli.set_image.is_empty()
+        {
+            return Err(usage(
+                "cp takes no --copy, --nodes, --chroot, --gc or copy flags: it copies with the target container itself",
+            ));
+        }
+        if cp.target.kind == Kind::Node {
+            return Err(usage(
+                "cp copies with a pod's container; a node has none (debug it with node/NAME)",
+            ));
+        }
         if let (Some(flag), Some(suffix)) = (&cli.target_container, &cp.target.container)
             && flag != suffix
         {
@@ -372,6 +450,7 @@ impl Options {
 
     fn with(cli: Cli, run: Run, image: String, session: Session, warnings: Vec<String>) -> Options {
         let reason = cli.reason.clone().filter(|r| !r.trim().is_empty());
+        let node_mode = matches!(run, Run::Node { .. });
         Options {
             run,
             new: cli.new,
@@ -395,16 +474,85 @@ impl Options {
                 name: cli.container,
                 image,
                 pull_policy: cli.image_pull_policy,
-                profile: cli.profile,
+                // kubectl's defaults: general, and sysadmin for a node.
+                profile: cli.profile.unwrap_or(if node_mode {
+                    Profile::Sysadmin
+                } else {
+                    Profile::General
+                }),
                 custom: cli.custom,
                 env: cli.env,
             },
             session,
+            copy: CopyOptions {
+                same_node: cli.same_node,
+                keep_labels: cli.keep_labels,
+                skip_init: cli.skip_init,
+                set_image: cli.set_image,
+            },
+            chroot: cli.chroot,
             timeout: cli.timeout,
             verbosity: cli.verbosity,
             warnings,
         }
     }
+}
+
+/// The flags of the modes (`--copy`, nodes, `list --gc`) against each other and the TARGETs:
+/// each flag only where it means something. `nodes`: how many TARGETs are nodes.
+fn check_modes(
+    cli: &Cli,
+    list: bool,
+    targets: &[TargetRef],
+    nodes: usize,
+    selector: bool,
+) -> Result<(), Error> {
+    let usage = |m: &str| Err(Error::Usage(m.to_owned()));
+    if cli.gc && !list {
+        return usage("--gc is for list: 'kubectl distroless-debug list --gc'");
+    }
+    if cli.gc && !targets.is_empty() {
+        return usage(
+            "list --gc takes no TARGET: it looks at every pod of ours in the namespace (-l narrows it, -A widens it)",
+        );
+    }
+    if list {
+        if nodes > 0 {
+            return usage(
+                "list takes a pod or workload TARGET; without one it shows the node pods of the namespace",
+            );
+        }
+        if cli.copy || cli.nodes || cli.chroot {
+            return usage("list takes no --copy, --nodes or --chroot");
+        }
+    }
+    if nodes > 0 && nodes < targets.len() {
+        return usage("node and pod TARGETs cannot be mixed: debug nodes or pods");
+    }
+    if cli.nodes && !selector {
+        return usage("--nodes selects nodes by label: add -l SELECTOR (or name them: node/NAME)");
+    }
+    let node_mode = nodes > 0 || cli.nodes;
+    if node_mode && cli.copy {
+        return usage("--copy copies pods; a node is debugged with a pod of its own (drop --copy)");
+    }
+    if node_mode && cli.target_container.is_some() {
+        return usage("--target names a container of a pod; a node has none");
+    }
+    if cli.chroot && !node_mode {
+        return usage("--chroot is for node debugging (node/NAME or --nodes)");
+    }
+    for (set, flag) in [
+        (cli.same_node, "--same-node"),
+        (cli.keep_labels, "--keep-labels"),
+        (cli.skip_init, "--skip-init"),
+        (!cli.set_image.is_empty(), "--set-image"),
+    ] {
+        if set && !cli.copy {
+            return Err(Error::Usage(format!("{flag} is for --copy")));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

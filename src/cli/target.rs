@@ -1,5 +1,5 @@
-//! TARGET as typed: `NAME`, `pod/NAME`, `pod/NAME/CONTAINER`, `deploy|sts|ds|rs|job/NAME`, and
-//! the name rules Kubernetes applies. Pure.
+//! TARGET as typed: `NAME`, `pod/NAME`, `pod/NAME/CONTAINER`, `deploy|sts|ds|rs|job/NAME`,
+//! `node/NAME`, and the name rules Kubernetes applies. Pure.
 
 use std::fmt;
 
@@ -12,6 +12,8 @@ pub enum Kind {
     DaemonSet,
     ReplicaSet,
     Job,
+    /// A node: node debugging, a pod of ours on it.
+    Node,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
             "ds" | "daemonset" | "daemonsets" => Kind::DaemonSet,
             "rs" | "replicaset" | "replicasets" => Kind::ReplicaSet,
             "job" | "jobs" => Kind::Job,
+            "no" | "node" | "nodes" => Kind::Node,
             _ => return None,
         })
     }
@@ -36,6 +39,7 @@ impl Kind {
             Kind::DaemonSet => "daemonsets.apps",
             Kind::ReplicaSet => "replicasets.apps",
             Kind::Job => "jobs.batch",
+            Kind::Node => "nodes",
         }
     }
 
@@ -47,6 +51,7 @@ impl Kind {
             Kind::DaemonSet => "daemonset",
             Kind::ReplicaSet => "replicaset",
             Kind::Job => "job",
+            Kind::Node => "node",
         }
     }
 }
@@ -67,7 +72,7 @@ impl fmt::Display for TargetRef {
 }
 
 /// Parses `NAME`, `pod/NAME`, `pod/NAME/CONTAINER`, `deploy/NAME`, `sts/NAME`, `ds/NAME`,
-/// `rs/NAME`, `job/NAME` (each with an optional `/CONTAINER`).
+/// `rs/NAME`, `job/NAME` (each with an optional `/CONTAINER`), and `node/NAME`.
 pub fn parse_target(s: &str) -> Result<TargetRef, String> {
     let parts: Vec<&str> = s.split('/').collect();
     let (kind, name, container) = match parts.as_slice() {
@@ -81,6 +86,11 @@ pub fn parse_target(s: &str) -> Result<TargetRef, String> {
         }
     };
     validate_object_name(name).map_err(|e| format!("invalid target {s:?}: name {e}"))?;
+    if kind == Kind::Node && container.is_some() {
+        return Err(format!(
+            "invalid target {s:?}: a node has no containers (node/NAME)"
+        ));
+    }
     if let Some(c) = container {
         validate_dns_label(c).map_err(|e| format!("invalid target {s:?}: container {e}"))?;
     }
@@ -94,7 +104,7 @@ pub fn parse_target(s: &str) -> Result<TargetRef, String> {
 fn parse_kind(kind: &str) -> Result<Kind, String> {
     Kind::parse(kind).ok_or_else(|| {
         format!(
-            "unsupported kind {kind:?}: use pod, deploy, sts, ds, rs or job (or their long names)"
+            "unsupported kind {kind:?}: use pod, deploy, sts, ds, rs, job (or their long names) or node"
         )
     })
 }
@@ -161,6 +171,9 @@ mod tests {
             ("replicaset/web-1", Kind::ReplicaSet),
             ("job/migrate", Kind::Job),
             ("Deploy/web", Kind::Deployment),
+            ("node/worker-1", Kind::Node),
+            ("no/worker-1", Kind::Node),
+            ("nodes/worker-1", Kind::Node),
         ] {
             assert_eq!(parse_target(s).unwrap().kind, k, "{s}");
         }
@@ -188,5 +201,10 @@ mod tests {
         assert!(parse_target("pod/-api").is_err());
         assert!(parse_target(&format!("pod/{}", "a".repeat(254))).is_err());
         assert!(parse_target("pod/api/a.b").unwrap_err().contains("63"));
+        assert!(
+            parse_target("node/n1/app")
+                .unwrap_err()
+                .contains("a node has no containers")
+        );
     }
 }

@@ -18,6 +18,10 @@ pub enum ApiCall {
     PatchEphemeralContainers,
     WatchPod,
     Exec,
+    CreatePod,
+    DeletePod,
+    GetNode,
+    ListNodes,
 }
 
 impl ApiCall {
@@ -30,6 +34,10 @@ impl ApiCall {
             ApiCall::PatchEphemeralContainers => ("patch", "pods/ephemeralcontainers"),
             ApiCall::WatchPod => ("watch", "pods"),
             ApiCall::Exec => ("create", "pods/exec"),
+            ApiCall::CreatePod => ("create", "pods"),
+            ApiCall::DeletePod => ("delete", "pods"),
+            ApiCall::GetNode => ("get", "nodes"),
+            ApiCall::ListNodes => ("list", "nodes"),
         }
     }
 }
@@ -77,6 +85,9 @@ pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope
             ApiCall::PatchEphemeralContainers if details_name.is_empty() => {
                 Error::EphemeralUnsupported
             }
+            ApiCall::GetNode => Error::NodeNotFound {
+                name: pod.to_owned(),
+            },
             ApiCall::GetWorkload { resource } => Error::WorkloadNotFound {
                 kind: (*resource).to_owned(),
                 name: details_name.to_owned(),

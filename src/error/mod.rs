@@ -237,6 +237,47 @@ pub enum Error {
     #[error("no running pod matches {what}")]
     NoPods { what: String },
 
+    #[error("node {name:?} not found")]
+    NodeNotFound { name: String },
+
+    #[error("no node matches -l {selector}")]
+    NoNodes { selector: String },
+
+    /// A container of a pod of ours (a copy, a node pod) cannot start, or ended before the
+    /// session. `fix`: what to do about it, decided where the reason is known.
+    #[error("{} {container:?} of pod {pod:?} cannot start: {reason}: {message}", if *init { "init container" } else { "container" })]
+    PodStart {
+        pod: String,
+        container: String,
+        init: bool,
+        reason: String,
+        message: String,
+        fix: String,
+    },
+
+    #[error("timed out after {} waiting for the copy {pod:?}: init container {container:?} has not finished", fmt_duration(*after))]
+    InitStuck {
+        pod: String,
+        container: String,
+        after: Duration,
+    },
+
+    #[error("pod {pod:?} ended before the session: {state}")]
+    PodEnded { pod: String, state: String },
+
+    /// Pod Security refused a pod of ours. `fix`: the flag or namespace that passes.
+    #[error(
+        "Pod Security level \"{level}\" in namespace {namespace:?} refused {what}: {}",
+        rules.join("; ")
+    )]
+    PodRefused {
+        namespace: String,
+        level: Level,
+        what: String,
+        rules: Vec<String>,
+        fix: String,
+    },
+
     #[error("{context}: {source}")]
     Io {
         context: &'static str,
@@ -315,6 +356,12 @@ impl Error {
             Error::NoPods { .. } => "NoPods",
             Error::Io { .. } => "Io",
             Error::Cp(_) => "Cp",
+            Error::NodeNotFound { .. } => "NodeNotFound",
+            Error::NoNodes { .. } => "NoNodes",
+            Error::PodStart { .. } => "PodStart",
+            Error::InitStuck { .. } => "InitStuck",
+            Error::PodEnded { .. } => "PodEnded",
+            Error::PodRefused { .. } => "PodRefused",
         }
     }
 
@@ -343,13 +390,42 @@ impl Error {
                 "wait for a pod to become ready, or name one with pod/NAME".to_owned()
             }
             Error::PodNotRunning { .. } => {
-                "ephemeral containers start only in running pods; for a crashed or pending pod use 'kubectl debug --copy-to'".to_owned()
+                "ephemeral containers start only in running pods: debug a copy of it with --copy (and --skip-init when an init container never finishes)".to_owned()
             }
+            Error::NodeNotFound { .. } => {
+                "check the name ('kubectl get nodes' lists them) and the cluster with --context".to_owned()
+            }
+            Error::NoNodes { .. } => {
+                "check the selector against the nodes' labels ('kubectl get nodes --show-labels')".to_owned()
+            }
+            Error::PodStart { fix, .. } | Error::PodRefused { fix, .. } => fix.clone(),
+            Error::InitStuck { .. } => {
+                "leave the init containers out of the copy with --skip-init (native sidecars stay), or raise --timeout".to_owned()
+            }
+            Error::PodEnded { .. } => {
+                "'kubectl describe pod' says why; --ttl gives a pod of ours more time".to_owned()
+            }
+            Error::Forbidden {
+                verb,
+                resource: "nodes",
+                ..
+            } => format!(
+                "'{verb}' on 'nodes' is a cluster-wide permission (a ClusterRole): name the nodes instead (node/NAME), or ask for it"
+            ),
+            Error::Forbidden {
+                verb: verb @ ("create" | "delete"),
+                resource: "pods",
+                scope,
+                only: None,
+            } => format!(
+                "--copy and node debugging create a pod and delete it when the session ends: you need 'create' and 'delete' on 'pods' in namespace {:?} ('{verb}' is missing); add this rule to the plugin's Role:\n  - apiGroups: [\"\"]\n    resources: [\"pods\"]\n    verbs: [\"create\", \"delete\"]",
+                scope.namespace
+            ),
             Error::ContainerNotFound { .. } | Error::AmbiguousContainer { .. } => {
                 "choose the target container with --target NAME or TARGET pod/NAME/CONTAINER".to_owned()
             }
             Error::ContainerNotRunning { .. } => {
-                "the debug container shares the target's process namespace only while it runs; pick another container with --target".to_owned()
+                "the debug container shares the target's process namespace only while it runs: debug a copy of the pod with --copy, its target held without running, or pick another container with --target".to_owned()
             }
             Error::NameTaken { .. } => {
                 "ephemeral containers can never be removed: choose another -c/--container name, or omit it for a generated one".to_owned()

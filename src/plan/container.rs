@@ -109,10 +109,18 @@ pub(crate) fn probe_container(input: &Input<'_>) -> EphemeralContainer {
 /// The variables every container of ours carries: the target, profile, version, and the audit
 /// record. Values as the kubelet must see them ([`kubelet_literal`]).
 fn common_env(input: &Input<'_>) -> Vec<EnvVar> {
-    let audit = input.audit;
+    record_env(input.target_container, input.container.profile, input.audit)
+}
+
+/// [`common_env`] from its parts: `target` is the target container (`node/NAME` for a node).
+pub(crate) fn record_env(
+    target: &str,
+    profile: crate::model::Profile,
+    audit: &Audit,
+) -> Vec<EnvVar> {
     let mut env = vec![
-        env_var("DISTROLESS_DEBUG_TARGET", input.target_container),
-        env_var("DISTROLESS_DEBUG_PROFILE", input.container.profile.name()),
+        env_var("DISTROLESS_DEBUG_TARGET", target),
+        env_var("DISTROLESS_DEBUG_PROFILE", profile.name()),
         env_var("DISTROLESS_DEBUG_VERSION", env!("CARGO_PKG_VERSION")),
         env_var("DISTROLESS_DEBUG_AT", &audit.at),
     ];
@@ -197,7 +205,20 @@ pub(crate) fn spec_hash(c: &EphemeralContainer) -> Result<String, Error> {
         }))
 }
 
-fn env_var(name: &str, value: &str) -> EnvVar {
+/// The same container as a regular one, for a pod of ours (a copy, a node pod): every field an
+/// ephemeral container has, but `targetContainerName`. Pure.
+pub(crate) fn as_container(
+    c: &EphemeralContainer,
+) -> Result<k8s_openapi::api::core::v1::Container, Error> {
+    let mut v = serde_json::to_value(c).map_err(|e| Error::Internal(e.to_string()))?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("targetContainerName");
+    }
+    serde_json::from_value(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A variable whose value reaches the container as written ([`kubelet_literal`]).
+pub(crate) fn env_var(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: Some(kubelet_literal(value)),

@@ -67,6 +67,23 @@ pub(crate) fn all_container_names(pod: &Pod) -> Vec<String> {
         .collect()
 }
 
+/// A name for a pod of ours: `BASE-KIND-xxxxx`, `BASE` cut so that the whole is at most 63
+/// characters (a pod's host name is its name, and a host name label is at most 63), without
+/// a `-` or `.` left at the cut. `random` as in [`container_name`]. Pure.
+pub(crate) fn pod_name(base: &str, kind: &str, mut random: impl FnMut(usize) -> usize) -> String {
+    let suffix: String = (0..5)
+        .map(|_| char::from(ALPHABET[random(ALPHABET.len()) % ALPHABET.len()]))
+        .collect();
+    let room = 63 - kind.len() - suffix.len() - 2;
+    let cut: String = base.chars().take(room).collect();
+    let cut = cut.trim_end_matches(['-', '.']);
+    if cut.is_empty() {
+        format!("{kind}-{suffix}")
+    } else {
+        format!("{cut}-{kind}-{suffix}")
+    }
+}
+
 /// A session ID: `dd-` and 12 letters and digits (the session script finds the session by it
 /// with a plain grep pattern). `random` as in [`container_name`].
 pub(crate) fn session_id(mut random: impl FnMut(usize) -> usize) -> String {
@@ -97,6 +114,13 @@ mod tests {
         assert!(matches!(err, Error::NameTaken { .. }));
         let err = container_name(&p, Some("app"), |_| 0).unwrap_err();
         assert!(err.to_string().contains("already exists"));
+        // Pod names: at most 63 characters, no separator left at the cut.
+        assert_eq!(pod_name("api-7f9c", "copy", |_| 0), "api-7f9c-copy-bbbbb");
+        let long = format!("{}-x", "a".repeat(52));
+        let n = pod_name(&long, "copy", |_| 1);
+        assert_eq!(n, format!("{}-copy-ccccc", "a".repeat(52)));
+        assert!(n.len() <= 63);
+        assert_eq!(pod_name("", "node", |_| 0), "node-bbbbb");
         // A generator stuck on a taken name gives up instead of looping forever.
         assert!(
             container_name(&p, None, |_| 0).is_err_and(|e| e.to_string().contains("debugger-*"))

@@ -87,6 +87,161 @@ pub(crate) fn progress(pod: &Pod, name: &str) -> Progress {
     }
 }
 
+/// Where a pod of ours (a copy, a node pod) stands on its way to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PodProgress {
+    /// Not there yet: what it waits for, as a progress line.
+    Waiting(String),
+    /// The toolbox runs, and so does the held container of a copy.
+    Running,
+    /// A container cannot start, or ended: its name, whether it is an init container, the
+    /// reason and the kubelet's (or the container's) message.
+    Failed {
+        container: String,
+        init: bool,
+        reason: String,
+        message: String,
+    },
+    /// The pod ended, or is being deleted.
+    Ended { state: String },
+}
+
+/// How a container's state stands in the way. Pure.
+fn blocked(
+    state: Option<&k8s_openapi::api::core::v1::ContainerState>,
+) -> Option<(bool, String, String)> {
+    let state = state?;
+    if let Some(w) = &state.waiting {
+        let reason = w.reason.clone().unwrap_or_default();
+        return Some((
+            FATAL_REASONS.contains(&reason.as_str()),
+            reason,
+            w.message.clone().unwrap_or_default(),
+        ));
+    }
+    state.terminated.as_ref().map(|t| {
+        (
+            true,
+            t.reason.clone().unwrap_or_else(|| "Exited".to_owned()),
+            match t.message.as_deref().map(str::trim) {
+                Some(m) if !m.is_empty() => format!("{m} (exit code {})", t.exit_code),
+                _ => format!("exit code {}", t.exit_code),
+            },
+        )
+    })
+}
+
+/// Classifies one observation of a pod of ours: its init containers first (one that failed,
+/// or the one it waits for), then the `toolbox` and the `held` container (a copy's target):
+/// both must run. Pure.
+pub(crate) fn pod_progress(pod: &Pod, toolbox: &str, held: Option<&str>) -> PodProgress {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return PodProgress::Ended {
+            state: "being deleted".to_owned(),
+        };
+    }
+    let spec = pod.spec.as_ref();
+    let status = pod.status.as_ref();
+    let sidecar = |name: &str| {
+        spec.and_then(|s| s.init_containers.as_ref())
+            .and_then(|all| all.iter().find(|c| c.name == name))
+            .is_some_and(|c| c.restart_policy.as_deref() == Some("Always"))
+    };
+    let mut waiting_for: Option<String> = None;
+    for s in status
+        .and_then(|s| s.init_container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let state = s.state.as_ref();
+        let done = state
+            .and_then(|st| st.terminated.as_ref())
+            .is_some_and(|t| t.exit_code == 0);
+        let running = state.is_some_and(|st| st.running.is_some());
+        if done || (running && sidecar(&s.name)) {
+            continue;
+        }
+        match blocked(state) {
+            Some((true, reason, message)) => {
+                return PodProgress::Failed {
+                    container: s.name.clone(),
+                    init: true,
+                    reason,
+                    message,
+                };
+            }
+            Some((false, reason, _)) if waiting_for.is_none() => {
+                waiting_for = Some(format!("init container {}: {reason}", s.name));
+            }
+            _ if waiting_for.is_none() => {
+                waiting_for = Some(format!("init container {} running", s.name));
+            }
+            _ => {}
+        }
+    }
+    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    let main = |name: &str| {
+        status
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|all| all.iter().find(|c| c.name == name))
+            .and_then(|c| c.state.as_ref())
+    };
+    let mut all_run = waiting_for.is_none();
+    for name in std::iter::once(toolbox).chain(held) {
+        let state = main(name);
+        if state.is_some_and(|s| s.running.is_some()) {
+            continue;
+        }
+        all_run = false;
+        match blocked(state) {
+            Some((true, reason, message)) => {
+                return PodProgress::Failed {
+                    container: name.to_owned(),
+                    init: false,
+                    reason,
+                    message,
+                };
+            }
+            Some((false, reason, message)) if waiting_for.is_none() => {
+                waiting_for = Some(describe_waiting(Some(&reason), Some(&message)));
+            }
+            _ => {}
+        }
+    }
+    if all_run {
+        return PodProgress::Running;
+    }
+    if matches!(phase, "Failed" | "Succeeded") {
+        let reason = status.and_then(|s| s.reason.as_deref());
+        let message = status.and_then(|s| s.message.as_deref());
+        return PodProgress::Ended {
+            state: match (reason, message) {
+                (Some(r), Some(m)) => format!("{phase} ({r}: {m})"),
+                (Some(r), None) => format!("{phase} ({r})"),
+                _ => phase.to_owned(),
+            },
+        };
+    }
+    if let Some(w) = waiting_for {
+        return PodProgress::Waiting(w);
+    }
+    let unscheduled = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|all| all.iter().find(|c| c.type_ == "PodScheduled"))
+        .filter(|c| c.status == "False");
+    if let Some(c) = unscheduled {
+        return PodProgress::Waiting(describe_waiting(
+            c.reason.as_deref().or(Some("Unschedulable")),
+            c.message.as_deref(),
+        ));
+    }
+    PodProgress::Waiting(if status.and_then(|s| s.start_time.as_ref()).is_some() {
+        "ContainerCreating".to_owned()
+    } else {
+        "Pending".to_owned()
+    })
+}
+
 /// A one-line progress text for a waiting state, e.g. `Pulling image ...` or `ContainerCreating`.
 pub(crate) fn describe_waiting(reason: Option<&str>, message: Option<&str>) -> String {
     match (reason, message) {
@@ -473,6 +628,143 @@ mod tests {
         assert_eq!(
             initial_event(WatchEvent::Error(gone.boxed()), &mut none),
             Initial::Unsupported
+        );
+    }
+    #[test]
+    fn a_pod_of_ours_runs_when_its_toolbox_and_held_container_run() {
+        use crate::plan::target::fixtures::pod;
+        use k8s_openapi::api::core::v1::{
+            ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+            ContainerStatus, PodCondition,
+        };
+        let state = |s: &str| match s {
+            "running" => ContainerState {
+                running: Some(ContainerStateRunning::default()),
+                ..ContainerState::default()
+            },
+            "ok" => ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: 0,
+                    ..ContainerStateTerminated::default()
+                }),
+                ..ContainerState::default()
+            },
+            "failed" => ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: 1,
+                    reason: Some("Error".into()),
+                    message: Some("this node is aarch64".into()),
+                    ..ContainerStateTerminated::default()
+                }),
+                ..ContainerState::default()
+            },
+            reason => ContainerState {
+                waiting: Some(ContainerStateWaiting {
+                    reason: Some(reason.into()),
+                    message: Some("m".into()),
+                }),
+                ..ContainerState::default()
+            },
+        };
+        let with = |inits: &[(&str, &str)], mains: &[(&str, &str)]| {
+            let mut p = pod("c").container("app").container("dbg").build();
+            let st = p.status.as_mut().unwrap();
+            st.phase = Some("Pending".into());
+            st.init_container_statuses = Some(
+                inits
+                    .iter()
+                    .map(|(n, s)| ContainerStatus {
+                        name: (*n).into(),
+                        state: Some(state(s)),
+                        ..ContainerStatus::default()
+                    })
+                    .collect(),
+            );
+            st.container_statuses = Some(
+                mains
+                    .iter()
+                    .map(|(n, s)| ContainerStatus {
+                        name: (*n).into(),
+                        state: Some(state(s)),
+                        ..ContainerStatus::default()
+                    })
+                    .collect(),
+            );
+            p
+        };
+        let run = |p: &Pod| pod_progress(p, "dbg", Some("app"));
+        assert_eq!(
+            run(&with(
+                &[("holder", "ok")],
+                &[("app", "running"), ("dbg", "running")]
+            )),
+            PodProgress::Running
+        );
+        // A node pod has no held container.
+        assert_eq!(
+            pod_progress(&with(&[], &[("dbg", "running")]), "dbg", None),
+            PodProgress::Running
+        );
+        assert_eq!(
+            run(&with(&[("holder", "ok"), ("wait-db", "running")], &[])),
+            PodProgress::Waiting("init container wait-db running".into())
+        );
+        assert_eq!(
+            run(&with(&[("holder", "PodInitializing")], &[])),
+            PodProgress::Waiting("init container holder: PodInitializing".into())
+        );
+        assert_eq!(
+            run(&with(&[("holder", "failed")], &[])),
+            PodProgress::Failed {
+                container: "holder".into(),
+                init: true,
+                reason: "Error".into(),
+                message: "this node is aarch64 (exit code 1)".into()
+            }
+        );
+        assert_eq!(
+            run(&with(
+                &[("holder", "ok")],
+                &[("app", "ErrImagePull"), ("dbg", "running")]
+            )),
+            PodProgress::Failed {
+                container: "app".into(),
+                init: false,
+                reason: "ErrImagePull".into(),
+                message: "m".into()
+            }
+        );
+        // The holder ended: the held container is gone, say so.
+        assert!(matches!(
+            run(&with(&[("holder", "ok")], &[("app", "failed"), ("dbg", "running")])),
+            PodProgress::Failed { ref container, init: false, .. } if container == "app"
+        ));
+        assert_eq!(
+            run(&with(&[("holder", "ok")], &[("app", "ContainerCreating")])),
+            PodProgress::Waiting("ContainerCreating: m".into())
+        );
+        // Unschedulable, then ended by its deadline.
+        let mut p = with(&[], &[]);
+        p.status.as_mut().unwrap().init_container_statuses = None;
+        p.status.as_mut().unwrap().container_statuses = None;
+        p.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
+            type_: "PodScheduled".into(),
+            status: "False".into(),
+            reason: Some("Unschedulable".into()),
+            message: Some("0/1 nodes are available".into()),
+            ..PodCondition::default()
+        }]);
+        assert_eq!(
+            run(&p),
+            PodProgress::Waiting("Unschedulable: 0/1 nodes are available".into())
+        );
+        p.status.as_mut().unwrap().phase = Some("Failed".into());
+        p.status.as_mut().unwrap().reason = Some("DeadlineExceeded".into());
+        assert_eq!(
+            run(&p),
+            PodProgress::Ended {
+                state: "Failed (DeadlineExceeded)".into()
+            }
         );
     }
 }

@@ -8,7 +8,7 @@
 //! namespace's enforced level to name the rule and the profile that would pass.
 //! See <https://kubernetes.io/docs/concepts/security/pod-security-standards/>.
 
-use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSecurityContext};
 
 use crate::model::Level;
 
@@ -118,10 +118,96 @@ pub(crate) fn violations(
     out
 }
 
+/// A regular container as the container checks above take it (the fields they read are the
+/// same). Pure.
+pub(crate) fn as_ephemeral(c: &Container) -> EphemeralContainer {
+    EphemeralContainer {
+        name: c.name.clone(),
+        security_context: c.security_context.clone(),
+        ..EphemeralContainer::default()
+    }
+}
+
+/// The rules of `level` that a whole pod of ours (a copy, a node pod) violates: the host
+/// namespaces and `hostPath` volumes of the pod (baseline), then each container's and init
+/// container's own, as `container NAME: RULE`. Empty means the pod passes. Pure.
+pub(crate) fn pod_violations(level: Level, pod: &Pod) -> Vec<String> {
+    let mut out = Vec::new();
+    if level == Level::Privileged {
+        return out;
+    }
+    let Some(spec) = pod.spec.as_ref() else {
+        return out;
+    };
+    let host: Vec<&str> = [
+        (spec.host_network, "hostNetwork=true"),
+        (spec.host_pid, "hostPID=true"),
+        (spec.host_ipc, "hostIPC=true"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on == Some(true))
+    .map(|(_, name)| name)
+    .collect();
+    if !host.is_empty() {
+        out.push(format!("host namespaces ({})", host.join(", ")));
+    }
+    let host_paths: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.host_path.is_some())
+        .map(|v| v.name.as_str())
+        .collect();
+    if !host_paths.is_empty() {
+        out.push(format!("hostPath volumes ({})", host_paths.join(", ")));
+    }
+    let pod_sc = spec.security_context.as_ref();
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
+        for rule in violations(level, &as_ephemeral(c), pod_sc) {
+            out.push(format!("container {}: {rule}", c.name));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Profile;
+
+    #[test]
+    fn a_whole_pod_names_its_pod_rules_then_each_container() {
+        let c = |name: &str, p: Profile| Container {
+            name: name.into(),
+            security_context: p.security_context(),
+            ..Container::default()
+        };
+        let pod = Pod {
+            spec: Some(k8s_openapi::api::core::v1::PodSpec {
+                host_pid: Some(true),
+                containers: vec![
+                    c("app", Profile::Baseline),
+                    c("debugger-x", Profile::General),
+                ],
+                init_containers: Some(vec![c("init", Profile::Restricted)]),
+                ..Default::default()
+            }),
+            ..Pod::default()
+        };
+        assert_eq!(
+            pod_violations(Level::Baseline, &pod),
+            [
+                "host namespaces (hostPID=true)",
+                "container debugger-x: capabilities (adds SYS_PTRACE)"
+            ]
+        );
+        assert!(pod_violations(Level::Privileged, &pod).is_empty());
+    }
 
     fn container(p: Profile) -> EphemeralContainer {
         EphemeralContainer {

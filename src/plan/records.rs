@@ -45,8 +45,39 @@ pub(crate) struct Record {
     /// Its [`SPEC_ENV`].
     pub(crate) spec: Option<String>,
     pub(crate) state: State,
-    /// When the container started running (from its status), RFC 3339.
+    /// When the container started running (from its status), RFC 3339; for a pod of ours,
+    /// when the pod started (its deadline counts from then).
     pub(crate) started_at: Option<String>,
+    /// A pod of ours (a copy, a node pod) rather than an ephemeral container.
+    pub(crate) made: Option<Made>,
+    /// The copied pod, for a copy.
+    pub(crate) copy_of: Option<String>,
+}
+
+/// What a pod of ours is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// A copy of a pod, its target held (`--copy`).
+    Copy,
+    /// A pod on a node with the host's namespaces (`node/NAME`).
+    Node,
+}
+
+impl Made {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Made::Copy => "copy",
+            Made::Node => "node",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Made> {
+        match s {
+            "copy" => Some(Made::Copy),
+            "node" => Some(Made::Node),
+            _ => None,
+        }
+    }
 }
 
 /// Where one debug container stands.
@@ -54,7 +85,11 @@ pub(crate) struct Record {
 pub(crate) enum State {
     Waiting(String),
     Running,
-    Terminated { exit_code: i32 },
+    Terminated {
+        exit_code: i32,
+    },
+    /// A pod of ours being deleted.
+    Deleting,
 }
 
 impl std::fmt::Display for State {
@@ -63,6 +98,7 @@ impl std::fmt::Display for State {
             State::Waiting(r) => write!(f, "Waiting({r})"),
             State::Running => f.write_str("Running"),
             State::Terminated { exit_code } => write!(f, "Terminated({exit_code})"),
+            State::Deleting => f.write_str("Deleting"),
         }
     }
 }
@@ -124,6 +160,8 @@ pub(crate) fn records(pod: &Pod) -> Vec<Record> {
                 spec: env_value(c, SPEC_ENV),
                 state,
                 started_at,
+                made: None,
+                copy_of: None,
             }
         })
         .collect()

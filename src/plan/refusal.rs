@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
 use crate::error::{Error, NamedOnly};
 use crate::model::Level;
 use crate::model::Profile;
-use crate::plan::pss::violations;
+use crate::plan::pss::{pod_violations, violations};
 
 /// What the cluster told us about a 403 on the PATCH.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +96,109 @@ pub(crate) fn explain_forbidden(
     Error::AdmissionRefused {
         message: facts.message.clone(),
         possible_rules: Vec::new(),
+    }
+}
+
+/// What pod of ours was refused, for the message and its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Created<'a> {
+    /// A copy of pod `of`, whose own containers are all but `ours`.
+    Copy { of: &'a str, ours: &'a [&'a str] },
+    /// A node pod.
+    Node,
+}
+
+/// Turns the facts about a refused creation of a pod of ours into the error to show: RBAC
+/// (`create pods`), the Pod Security rules the pod breaks with the flag or namespace that
+/// passes, or another admission controller. `pod_for(profile)` builds the pod with another
+/// profile. Pure.
+pub(crate) fn explain_create_refusal(
+    facts: &RefusalFacts,
+    created: Created<'_>,
+    profile: Profile,
+    namespace: &str,
+    pod_for: &dyn Fn(Profile) -> Result<k8s_openapi::api::core::v1::Pod, Error>,
+    rbac_error: Error,
+) -> Error {
+    if facts.rbac_allows == Some(false) {
+        return rbac_error;
+    }
+    let ours = match pod_for(profile) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let what = match created {
+        Created::Copy { of, .. } => format!("the copy of pod {of:?}"),
+        Created::Node => "the node debug pod".to_owned(),
+    };
+    let Some(level) = facts.level else {
+        if facts.rbac_allows.is_none() {
+            let possible = pod_violations(Level::Baseline, &ours);
+            if !possible.is_empty() {
+                return Error::AdmissionRefused {
+                    message: format!("{} (or RBAC: {rbac_error})", facts.message),
+                    possible_rules: possible,
+                };
+            }
+            return rbac_error;
+        }
+        return Error::AdmissionRefused {
+            message: facts.message.clone(),
+            possible_rules: Vec::new(),
+        };
+    };
+    let rules = pod_violations(level, &ours);
+    if rules.is_empty() {
+        return Error::AdmissionRefused {
+            message: facts.message.clone(),
+            possible_rules: Vec::new(),
+        };
+    }
+    let fix = match created {
+        Created::Node => format!(
+            "node debugging shares the host's namespaces and mounts its root, which only the \"privileged\" level allows: run it in a namespace that enforces \"privileged\" with -n NAMESPACE (a namespace labelled pod-security.kubernetes.io/enforce=privileged), not {namespace:?}"
+        ),
+        Created::Copy { ours: names, .. } => {
+            let own: Vec<&String> = rules
+                .iter()
+                .filter(|r| {
+                    !names
+                        .iter()
+                        .any(|n| r.starts_with(&format!("container {n}:")))
+                })
+                .collect();
+            if own.is_empty() {
+                let passing = [
+                    Profile::General,
+                    Profile::Netadmin,
+                    Profile::Sysadmin,
+                    Profile::Baseline,
+                    Profile::Restricted,
+                ]
+                .into_iter()
+                .filter(|p| *p != profile)
+                .find(|p| pod_for(*p).is_ok_and(|pod| pod_violations(level, &pod).is_empty()));
+                match passing {
+                    Some(p) => format!(
+                        "the namespace enforces Pod Security level \"{level}\"; --profile {p} passes it"
+                    ),
+                    None => format!(
+                        "the namespace enforces Pod Security level \"{level}\" and no profile passes it with this --custom/--image; adjust --custom"
+                    ),
+                }
+            } else {
+                format!(
+                    "the pod itself breaks level \"{level}\" now (it was admitted before the namespace's label changed, or is exempt), so no copy of it is admitted in namespace {namespace:?}"
+                )
+            }
+        }
+    };
+    Error::PodRefused {
+        namespace: namespace.to_owned(),
+        level,
+        what,
+        rules,
+        fix,
     }
 }
 
@@ -335,5 +438,112 @@ mod tests {
         // A restricted container cannot be a PSA refusal: RBAC it is.
         let e = explain(RefusalFacts::default(), Profile::Restricted);
         assert!(matches!(e, Error::Forbidden { .. }));
+    }
+    #[test]
+    fn a_refused_pod_of_ours_names_the_rules_and_the_fix() {
+        use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+        let pod_with = |host: bool, app: Profile, ours: Profile| -> Pod {
+            let c = |name: &str, p: Profile| Container {
+                name: name.into(),
+                security_context: p.security_context(),
+                ..Container::default()
+            };
+            Pod {
+                spec: Some(PodSpec {
+                    host_pid: host.then_some(true),
+                    containers: vec![c("app", app), c("debugger-x", ours)],
+                    ..PodSpec::default()
+                }),
+                ..Pod::default()
+            }
+        };
+        let create = || Error::Forbidden {
+            verb: "create",
+            resource: "pods",
+            scope: Scope::default(),
+            only: None,
+        };
+        let facts = |level| RefusalFacts {
+            rbac_allows: Some(true),
+            level,
+            message: "m".into(),
+            ..RefusalFacts::default()
+        };
+        let copy = Created::Copy {
+            of: "api",
+            ours: &["debugger-x", "distroless-debug-holder"],
+        };
+        // Our toolbox breaks baseline: another profile passes.
+        let e = explain_create_refusal(
+            &facts(Some(Level::Baseline)),
+            copy,
+            Profile::General,
+            "prod",
+            &|p| Ok(pod_with(false, Profile::Baseline, p)),
+            create(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "Pod Security level \"baseline\" in namespace \"prod\" refused the copy of pod \"api\": container debugger-x: capabilities (adds SYS_PTRACE)"
+        );
+        assert!(
+            e.hint().unwrap().contains("--profile baseline passes it"),
+            "{:?}",
+            e.hint()
+        );
+        // The pod's own container breaks it: no copy can pass.
+        let e = explain_create_refusal(
+            &facts(Some(Level::Baseline)),
+            copy,
+            Profile::Baseline,
+            "prod",
+            &|p| Ok(pod_with(false, Profile::Sysadmin, p)),
+            create(),
+        );
+        assert!(
+            e.hint().unwrap().contains("the pod itself breaks level"),
+            "{:?}",
+            e.hint()
+        );
+        // A node pod: the namespace must be privileged.
+        let e = explain_create_refusal(
+            &facts(Some(Level::Restricted)),
+            Created::Node,
+            Profile::Sysadmin,
+            "default",
+            &|p| Ok(pod_with(true, p, p)),
+            create(),
+        );
+        assert!(
+            e.to_string()
+                .contains("refused the node debug pod: host namespaces (hostPID=true)")
+        );
+        assert!(e.hint().unwrap().contains("-n NAMESPACE"));
+        // RBAC said no: the RBAC error, its hint naming create and delete on pods.
+        let e = explain_create_refusal(
+            &RefusalFacts {
+                rbac_allows: Some(false),
+                ..RefusalFacts::default()
+            },
+            Created::Node,
+            Profile::Sysadmin,
+            "default",
+            &|p| Ok(pod_with(true, p, p)),
+            create(),
+        );
+        assert!(matches!(e, Error::Forbidden { verb: "create", .. }));
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("'create' and 'delete' on 'pods'"), "{hint}");
+        assert!(hint.contains("verbs: [\"create\", \"delete\"]"), "{hint}");
+        // Unknown level, and it passes: another admission controller.
+        let e = explain_create_refusal(
+            &facts(None),
+            copy,
+            Profile::Baseline,
+            "prod",
+            &|p| Ok(pod_with(false, p, p)),
+            create(),
+        );
+        assert!(matches!(e, Error::AdmissionRefused { .. }));
     }
 }

@@ -183,6 +183,30 @@ pub(crate) fn choose_pod<'a>(pods: &'a [Pod], workload: &TargetRef) -> Result<&'
     })
 }
 
+/// Chooses the pod of a workload to copy (`--copy`): any pod not being deleted, running or
+/// not (a copy is for the pods that do not run), the newest first (then by name): in a rollout
+/// that is the new template's, the one that fails. Pure.
+pub(crate) fn choose_pod_to_copy<'a>(
+    pods: &'a [Pod],
+    workload: &TargetRef,
+) -> Result<&'a Pod, Error> {
+    pods.iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .max_by(|a, b| {
+            let ka = (&a.metadata.creation_timestamp, &b.metadata.name);
+            let kb = (&b.metadata.creation_timestamp, &a.metadata.name);
+            ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .ok_or_else(|| Error::NoReadyPod {
+            workload: workload.to_string(),
+            summary: if pods.is_empty() {
+                "no pods match its selector".to_owned()
+            } else {
+                "every pod is being deleted".to_owned()
+            },
+        })
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     //! Pod builders shared by unit tests.
@@ -359,6 +383,25 @@ mod tests {
     use super::*;
     use crate::cli::target::parse_target;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    #[test]
+    fn the_pod_to_copy_is_the_newest_whatever_its_state() {
+        let w = parse_target("deploy/api").unwrap();
+        let pods = vec![
+            pod("old").container("app").created(100).build(),
+            pod("new-b").phase("Pending").created(200).build(),
+            pod("new-a").phase("Failed").created(200).build(),
+            pod("going").deleting().created(300).build(),
+        ];
+        assert_eq!(choose_pod_to_copy(&pods, &w).unwrap().name_any(), "new-a");
+        assert!(
+            choose_pod_to_copy(&pods[3..], &w)
+                .unwrap_err()
+                .to_string()
+                .contains("being deleted")
+        );
+        assert!(choose_pod_to_copy(&[], &w).is_err());
+    }
 
     #[test]
     fn container_choice_order() {

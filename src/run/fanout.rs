@@ -24,29 +24,43 @@ use k8s_openapi::api::core::v1::Pod;
 
 use kube::ResourceExt;
 
-use crate::cli::options::{Options, Pods};
+use crate::cli::options::{Nodes, Options, Pods, Run};
 use crate::connect::Cluster;
 use crate::error::Error;
 use crate::model::Output;
 use crate::output::Printer;
 use crate::plan::audit::Audit;
 use crate::plan::custom::Custom;
+use crate::run::ours::Leftovers;
 use crate::run::report::{self, Failure, PodOutcome, Sink, document, exit_code, prefix, summary};
 use crate::session::streams::Io;
 use crate::session::streams::StdinSource;
 use crate::session::{self};
 
-/// A pod to work on, by name (read at its turn), or a TARGET that could not be resolved.
-enum Work {
+/// A pod to work on, by name (read at its turn), a node, or a TARGET that could not be
+/// resolved.
+pub(crate) enum Work {
     Pod {
         name: String,
         /// The target container asked for, if any.
         target: Option<String>,
     },
+    /// Node debugging: a pod of ours on it.
+    Node {
+        name: String,
+    },
     Failed {
         name: String,
         error: Error,
     },
+}
+
+impl Work {
+    fn name(&self) -> &str {
+        match self {
+            Work::Pod { name, .. } | Work::Node { name } | Work::Failed { name, .. } => name,
+        }
+    }
 }
 
 /// What a run over many pods keeps of a listed pod.
@@ -66,11 +80,17 @@ async fn select(
     let mut work = Vec::new();
     let mut skipped = 0;
     let mut seen = std::collections::HashSet::new();
+    // A copy is for pods that do not run: every pod not being deleted is taken.
+    let copy = matches!(options.run, Run::Copy { .. });
     let keep = |p: Pod| Listed {
-        running: crate::plan::target::is_running(&p),
+        running: if copy {
+            p.metadata.deletion_timestamp.is_none()
+        } else {
+            crate::plan::target::is_running(&p)
+        },
         name: p.name_any(),
     };
-    for found in crate::run::resolve::resolve(cluster, pods, keep).await {
+    for found in crate::run::resolve::resolve(cluster, pods, copy, keep).await {
         let container = match &found.target {
             Some(t) => options.container_for(t),
             None => options.target_container.clone(),
@@ -119,12 +139,57 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Everything before the session in one pod or node, as the run's mode does it: reuse or add
+/// an ephemeral container, create a copy ([`crate::run::copy`]), or a node pod
+/// ([`crate::run::node`]). Pods of ours are among `leftovers`.
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    cluster: &Cluster,
+    options: &Options,
+    custom: Option<&Custom>,
+    audit: &Audit,
+    leftovers: &Leftovers,
+    quiet: &Printer,
+    name: &str,
+    target: Option<&str>,
+    node: bool,
+) -> Result<crate::run::prepare::Prepared, Error> {
+    if node {
+        return Box::pin(crate::run::node::prepare_on(
+            cluster, name, options, custom, audit, leftovers, quiet,
+        ))
+        .await;
+    }
+    if matches!(options.run, Run::Copy { .. }) {
+        let pod = crate::api::pods::get_pod(cluster, name).await?;
+        return Box::pin(crate::run::copy::prepare_in(
+            cluster, &pod, target, options, custom, audit, None, leftovers, quiet,
+        ))
+        .await;
+    }
+    // Read at its turn: fresh (a long run's LIST is old by then), and only the pods in flight
+    // are in memory.
+    let (pod, watch) = crate::run::resolve::read_pod(cluster, name).await?;
+    Box::pin(crate::run::prepare::prepare_in(
+        cluster,
+        crate::run::prepare::PodRead { pod: &pod, watch },
+        target,
+        options,
+        custom,
+        audit,
+        None,
+        quiet,
+    ))
+    .await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn one(
     cluster: &Cluster,
     options: &Options,
     custom: Option<&Custom>,
     audit: &Audit,
+    leftovers: &Leftovers,
     printer: &Printer,
     input: Option<Arc<Vec<u8>>>,
     work: Work,
@@ -135,39 +200,32 @@ async fn one(
         started_at: k8s_openapi::jiff::Timestamp::now().to_string(),
         ..PodOutcome::default()
     };
-    let (name, target) = match work {
-        Work::Pod { name, target } => (name, target),
+    let (name, target, node) = match work {
+        Work::Pod { name, target } => (name, target, false),
+        Work::Node { name } => (name, None, true),
         Work::Failed { name, error } => {
             out.pod = name;
             out.error = Some(Failure::from_error(&error));
             return out;
         }
     };
+    if node {
+        out.node = Some(name.clone());
+    }
     out.pod = name;
     let quiet = printer.quieted();
-    // Read at its turn: fresh (a long run's LIST is old by then), and only the pods in flight
-    // are in memory.
-    let (pod, watch) = match crate::run::resolve::read_pod(cluster, &out.pod).await {
-        Ok(read) => read,
-        Err(e) => {
-            out.error = Some(Failure::from_error(&e));
-            out.container = target;
-            out.total_ms = ms(t0.elapsed());
-            return out;
-        }
-    };
-    let prepared = Box::pin(crate::run::prepare::prepare_in(
+    let prepared = prepare(
         cluster,
-        crate::run::prepare::PodRead { pod: &pod, watch },
-        target.as_deref(),
         options,
         custom,
         audit,
-        None,
+        leftovers,
         &quiet,
-    ))
+        &out.pod,
+        target.as_deref(),
+        node,
+    )
     .await;
-    drop(pod);
     out.prepare_ms = ms(t0.elapsed());
     let prepared = match prepared {
         Ok(p) => p,
@@ -175,15 +233,26 @@ async fn one(
             out.error = Some(Failure::from_error(&e));
             out.container = target;
             out.total_ms = ms(t0.elapsed());
+            // A pod of ours made before the failure is deleted at the end of the run.
             return out;
         }
     };
-    out.container = Some(prepared.target.clone());
+    if node {
+        out.pod.clone_from(&prepared.pod);
+    } else {
+        out.container = Some(prepared.target.clone());
+    }
+    if matches!(options.run, Run::Copy { .. }) {
+        out.copy = Some(prepared.pod.clone());
+    }
     out.debug_container = Some(prepared.container.clone());
     out.reused = Some(prepared.reused);
 
     let text = options.output == Output::Text;
-    let pfx = text.then(|| prefix(&out.pod, Some(&prepared.target)));
+    let pfx = text.then(|| match &out.node {
+        Some(n) => format!("[node/{n}]"),
+        None => prefix(&out.pod, Some(&prepared.target)),
+    });
     let stdout_buf = Arc::new(Mutex::new(Vec::new()));
     let stderr_buf = Arc::new(Mutex::new(Vec::new()));
     let sink = |to_stderr, captured: &Arc<Mutex<Vec<u8>>>| Sink {
@@ -224,6 +293,9 @@ async fn one(
         Err(e) => out.error = Some(Failure::from_error(&e)),
     }
     out.exec_ms = ms(t1.elapsed());
+    if !options.keep && (node || out.copy.is_some()) {
+        leftovers.delete(cluster, &prepared.pod, &quiet).await;
+    }
     out.total_ms = ms(t0.elapsed());
     out.stdout = std::mem::take(
         &mut *stdout_buf
@@ -246,12 +318,54 @@ pub(crate) async fn run(
     custom: Option<&Custom>,
     printer: &Printer,
 ) -> Result<u8, Error> {
+    let (work, skipped) = select(cluster, options, pods).await?;
+    run_on(cluster, options, work, skipped, custom, printer).await
+}
+
+/// Runs the command on every node named or selected (`--nodes -l`: one LIST of nodes), each in
+/// a pod of ours ([`crate::run::node`]).
+pub(crate) async fn run_nodes(
+    cluster: &Cluster,
+    options: &Options,
+    nodes: &Nodes,
+    custom: Option<&Custom>,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    let names = match nodes {
+        Nodes::Named(names) => {
+            let mut seen = std::collections::HashSet::new();
+            names
+                .iter()
+                .filter(|n| seen.insert(n.as_str()))
+                .cloned()
+                .collect()
+        }
+        Nodes::Selector(selector) => {
+            let names = crate::api::nodes::node_names(cluster, selector).await?;
+            if names.is_empty() {
+                return Err(Error::NoNodes {
+                    selector: selector.clone(),
+                });
+            }
+            names
+        }
+    };
+    let work = names.into_iter().map(|name| Work::Node { name }).collect();
+    run_on(cluster, options, work, 0, custom, printer).await
+}
+
+/// Runs the command in every pod or node of `work` (`skipped`: listed pods left out as not
+/// running); returns the exit code (see [`exit_code`]).
+async fn run_on(
+    cluster: &Cluster,
+    options: &Options,
+    work: Vec<Work>,
+    skipped: usize,
+    custom: Option<&Custom>,
+    printer: &Printer,
+) -> Result<u8, Error> {
     let t0 = Instant::now();
-    let (selected, reviewed) = tokio::join!(
-        select(cluster, options, pods),
-        crate::api::reviews::who_am_i(cluster)
-    );
-    let (work, skipped) = selected?;
+    let reviewed = crate::api::reviews::who_am_i(cluster).await;
     if skipped > 0 {
         printer.status(&format!(
             "skipping {skipped} pod{} that {} not running",
@@ -284,21 +398,30 @@ pub(crate) async fn run(
     } else {
         None
     };
-    let names: Vec<String> = work
-        .iter()
-        .map(|w| match w {
-            Work::Pod { name, .. } | Work::Failed { name, .. } => name.clone(),
-        })
-        .collect();
+    let names: Vec<String> = work.iter().map(|w| w.name().to_owned()).collect();
+    let nodes = work.iter().any(|w| matches!(w, Work::Node { .. }));
     printer.status(&format!(
-        "Running in {} pod{}, {} at a time",
+        "Running in {} {}{}, {} at a time",
         names.len(),
+        if nodes { "node" } else { "pod" },
         if names.len() == 1 { "" } else { "s" },
         options.max_parallel.min(names.len())
     ));
 
+    let leftovers = Leftovers::default();
     let mut stream = futures::stream::iter(work)
-        .map(|w| one(cluster, options, custom, &audit, printer, input.clone(), w))
+        .map(|w| {
+            one(
+                cluster,
+                options,
+                custom,
+                &audit,
+                &leftovers,
+                printer,
+                input.clone(),
+                w,
+            )
+        })
         .buffer_unordered(options.max_parallel);
     let mut outcomes: Vec<PodOutcome> = Vec::with_capacity(names.len());
     // SIGINT (Ctrl-C), SIGTERM or SIGHUP: every pod not done yet is reported as interrupted.
@@ -327,13 +450,22 @@ pub(crate) async fn run(
         }
     }
     drop(stream);
+    // Pods of ours whose work was cut short by a signal.
+    if options.keep {
+        leftovers.keep(printer, options.ttl);
+    } else {
+        leftovers.delete_all(cluster, printer).await;
+    }
     if interrupted.is_some() {
-        let done: std::collections::HashSet<String> =
-            outcomes.iter().map(|o| o.pod.clone()).collect();
+        let done: std::collections::HashSet<String> = outcomes
+            .iter()
+            .map(|o| o.node.clone().unwrap_or_else(|| o.pod.clone()))
+            .collect();
         for name in names {
             if !done.contains(&name) {
                 let o = PodOutcome {
                     namespace: cluster.namespace.clone(),
+                    node: nodes.then(|| name.clone()),
                     pod: name,
                     error: Some(Failure::from_error(&Error::Interrupted)),
                     ..PodOutcome::default()

@@ -24,12 +24,14 @@ pub(crate) struct Row {
     pub(crate) record: Record,
 }
 
-/// The rows of one pod, in spec order. Pure.
+/// The rows of one pod, in spec order: its debug containers, or, for a pod of ours (a copy, a
+/// node pod), its toolbox. Pure.
 pub(crate) fn rows_of(pod: &Pod) -> Vec<Row> {
     let namespace = pod.namespace().unwrap_or_default();
     let name = pod.name_any();
     records(pod)
         .into_iter()
+        .chain(crate::plan::ours::record(pod))
         .map(|record| Row {
             namespace: namespace.clone(),
             pod: name.clone(),
@@ -61,6 +63,8 @@ pub(crate) fn document(rows: &[Row], now: Timestamp) -> Value {
             "target": r.record.target,
             "profile": r.record.profile,
             "state": r.record.state.to_string(),
+            "mode": mode(&r.record),
+            "copyOf": r.record.copy_of,
             "keepAlive": r.record.keep_alive,
             "probe": r.record.probe,
             "startedAt": r.record.at,
@@ -72,6 +76,17 @@ pub(crate) fn document(rows: &[Row], now: Timestamp) -> Value {
             "version": r.record.version,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// What a row is: a pod of ours (`copy`, `node`), or an ephemeral container (`probe`,
+/// `keep-alive`, `session`). Pure.
+fn mode(rec: &Record) -> &'static str {
+    match rec.made {
+        Some(made) => made.name(),
+        None if rec.probe => "probe",
+        None if rec.keep_alive => "keep-alive",
+        None => "session",
+    }
 }
 
 /// The table, kubectl style (columns padded, `<none>` for missing values). Pure.
@@ -103,14 +118,7 @@ pub(crate) fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> Strin
             rec.name.clone(),
             rec.image.clone(),
             dash(rec.profile.as_deref()),
-            if rec.probe {
-                "probe"
-            } else if rec.keep_alive {
-                "keep-alive"
-            } else {
-                "session"
-            }
-            .to_owned(),
+            mode(rec).to_owned(),
             rec.state.to_string(),
             age(rec, now).map_or_else(|| "<unknown>".to_owned(), fmt_duration),
             ttl_left(rec, now).map_or_else(|| "-".to_owned(), fmt_duration),
@@ -153,7 +161,7 @@ pub(crate) fn table(rows: &[Row], now: Timestamp, with_namespace: bool) -> Strin
 /// namespace's. Each LIST page is reduced to its rows as it arrives.
 async fn read_rows(cluster: &Cluster, pods: &Pods) -> Result<Vec<Row>, Error> {
     let mut all = Vec::new();
-    for found in crate::run::resolve::resolve(cluster, pods, |p| rows_of(&p)).await {
+    for found in crate::run::resolve::resolve(cluster, pods, false, |p| rows_of(&p)).await {
         all.extend(found.pods?.into_iter().flatten());
     }
     Ok(sorted(all))
@@ -192,6 +200,140 @@ pub(crate) async fn run(
     Ok(0)
 }
 
+/// What `--gc` deleted, or could not.
+#[derive(Debug, Clone)]
+pub(crate) struct Collected {
+    pub(crate) namespace: String,
+    pub(crate) pod: String,
+    pub(crate) mode: &'static str,
+    pub(crate) why: String,
+    pub(crate) error: Option<String>,
+}
+
+/// `list --gc`: one LIST of our pods (by their label, with `-l` added; `-A` across
+/// namespaces), and a DELETE of each one that is done ([`crate::plan::ours::done`]): its time
+/// to live passed, its session ended, it ended. Says what it deleted and why (stdout), and how
+/// many live ones it left (stderr). Exit code 0, or 1 when a deletion failed.
+pub(crate) async fn gc(
+    cluster: &Cluster,
+    which: &Pods,
+    output: Output,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    let (selector, all_namespaces) = match which {
+        Pods::Selector {
+            selector,
+            all_namespaces,
+        } => (
+            format!("{},{selector}", crate::plan::ours::selector()),
+            *all_namespaces,
+        ),
+        Pods::All { all_namespaces } => (crate::plan::ours::selector(), *all_namespaces),
+        Pods::Targets { .. } => {
+            return Err(Error::Usage(
+                "list --gc takes no TARGET: it looks at every pod of ours in the namespace (-l narrows it)".to_owned(),
+            ));
+        }
+    };
+    let now = Timestamp::now();
+    let found = crate::api::pods::list_pods(cluster, Some(&selector), all_namespaces, |p| {
+        let done = crate::plan::ours::done(&p, now);
+        (
+            p.namespace().unwrap_or_default(),
+            p.name_any(),
+            crate::plan::ours::made(&p).map_or("", crate::plan::ours::Made::name),
+            done,
+            p.metadata.deletion_timestamp.is_some(),
+        )
+    })
+    .await?;
+    // Pods already being deleted are neither collected nor live.
+    let live = found.iter().filter(|f| f.3.is_none() && !f.4).count();
+    let deletions = found
+        .into_iter()
+        .filter_map(|(namespace, pod, mode, done, _)| done.map(|why| (namespace, pod, mode, why)))
+        .map(|(namespace, pod, mode, why)| async move {
+            let error = crate::api::pods::delete_pod(cluster, Some(&namespace), &pod)
+                .await
+                .err()
+                .map(|e| e.to_string());
+            Collected {
+                namespace,
+                pod,
+                mode,
+                why,
+                error,
+            }
+        });
+    let mut collected = futures::future::join_all(deletions).await;
+    collected.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+    let failed = collected.iter().filter(|c| c.error.is_some()).count();
+    match output {
+        Output::Json | Output::Jsonl => {
+            let items: Vec<Value> = collected
+                .iter()
+                .map(|c| {
+                    json!({
+                        "namespace": c.namespace,
+                        "pod": c.pod,
+                        "mode": c.mode,
+                        "why": c.why,
+                        "deleted": c.error.is_none(),
+                        "error": c.error,
+                    })
+                })
+                .collect();
+            if output == Output::Json {
+                let doc = json!({
+                    "apiVersion": "distroless-debug/v1",
+                    "kind": "Collected",
+                    "items": items,
+                    "live": live,
+                });
+                let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                text.push('\n');
+                printer.data(text.as_bytes());
+            } else {
+                for item in items {
+                    printer.data(format!("{item}\n").as_bytes());
+                }
+            }
+        }
+        Output::Text => {
+            for c in &collected {
+                match &c.error {
+                    None => printer.data(
+                        format!(
+                            "deleted pod {}/{} ({}): {}\n",
+                            c.namespace, c.pod, c.mode, c.why
+                        )
+                        .as_bytes(),
+                    ),
+                    Some(e) => printer.warn(&format!(
+                        "could not delete pod {}/{} ({}): {e}",
+                        c.namespace, c.pod, c.why
+                    )),
+                }
+            }
+            if collected.is_empty() {
+                printer.status("Nothing to clean up.");
+            }
+        }
+    }
+    if live > 0 {
+        printer.status(&format!(
+            "{live} pod{} of ours still in use (a session, or --keep within its time to live): 'kubectl distroless-debug list' shows {}",
+            if live == 1 { "" } else { "s" },
+            if live == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(if failed > 0 {
+        crate::error::EXIT_FAILURE
+    } else {
+        0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +358,8 @@ mod tests {
                 spec: Some("s1".into()),
                 state: State::Running,
                 started_at: Some("2026-01-02T03:00:00Z".into()),
+                made: None,
+                copy_of: None,
             },
         }
     }

@@ -1,15 +1,19 @@
-//! The orchestration of a run: the single session, many pods, `list`, `cp`, completion.
+//! The orchestration of a run: the single session, many pods, a copy, a node, `list` and
+//! `--gc`, `cp`, completion.
 
-use crate::cli::options::{Options, Run};
+use crate::cli::options::{Nodes, Options, Pods, Run};
 use crate::error::Error;
 use crate::output::Printer;
 use crate::plan::custom::Custom;
 
 pub(crate) mod complete;
+pub(crate) mod copy;
 pub(crate) mod cp;
 pub(crate) mod fanout;
 pub(crate) mod list;
+pub(crate) mod node;
 pub(crate) mod one;
+pub(crate) mod ours;
 pub(crate) mod prepare;
 pub(crate) mod report;
 pub(crate) mod resolve;
@@ -49,6 +53,33 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
             let cluster = crate::connect::connect(&options.connection).await?;
             return list::run(&cluster, pods, options.output, printer).await;
         }
+        Run::Gc(pods) => {
+            let cluster = crate::connect::connect(&options.connection).await?;
+            return list::gc(&cluster, pods, options.output, printer).await;
+        }
+        Run::Copy { pods, many } => {
+            let custom = load_custom(&options)?;
+            let cluster = crate::connect::connect(&options.connection).await?;
+            return match pods {
+                Pods::Targets { targets, .. } if !many && targets.len() == 1 => {
+                    copy::run(&cluster, &options, &targets[0], custom.as_ref(), printer).await
+                }
+                pods => fanout::run(&cluster, &options, pods, custom.as_ref(), printer).await,
+            };
+        }
+        Run::Node { nodes, many } => {
+            let custom = load_custom(&options)?;
+            let cluster = crate::connect::connect(&options.connection).await?;
+            let options = node::session_options(&options);
+            return match nodes {
+                Nodes::Named(names) if !many && names.len() == 1 => {
+                    node::run(&cluster, &options, &names[0], custom.as_ref(), printer).await
+                }
+                nodes => {
+                    fanout::run_nodes(&cluster, &options, nodes, custom.as_ref(), printer).await
+                }
+            };
+        }
         Run::Many(pods) => {
             let custom = load_custom(&options)?;
             let cluster = crate::connect::connect(&options.connection).await?;
@@ -77,7 +108,7 @@ pub async fn run(options: Options, printer: &Printer) -> Result<u8, Error> {
 }
 
 /// A signal before the session: Ctrl-C is "interrupted" (130), others keep their name.
-fn before_session(e: Error) -> Error {
+pub(crate) fn before_session(e: Error) -> Error {
     match e {
         Error::Signal { number: 2, .. } => Error::Interrupted,
         e => e,

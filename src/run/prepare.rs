@@ -69,7 +69,7 @@ pub async fn prepare(
         }
     };
     let (read, reviewed, checked) = tokio::join!(
-        crate::run::resolve::resolve_one(cluster, target, printer),
+        crate::run::resolve::resolve_one(cluster, target, false, printer),
         crate::api::reviews::who_am_i(cluster),
         early_check
     );

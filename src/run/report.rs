@@ -32,6 +32,10 @@ pub(crate) struct PodOutcome {
     pub(crate) exec_ms: u64,
     pub(crate) total_ms: u64,
     pub(crate) error: Option<Failure>,
+    /// Node debugging: the node (`pod` is then the pod of ours on it, once made).
+    pub(crate) node: Option<String>,
+    /// `--copy`: the copy the command ran in (`pod` is the copied pod).
+    pub(crate) copy: Option<String>,
 }
 
 /// A per-pod failure, as reported.
@@ -121,6 +125,12 @@ pub(crate) fn to_json(o: &PodOutcome) -> Value {
         })),
     });
     if let Value::Object(map) = &mut v {
+        if let Some(node) = &o.node {
+            map.insert("node".to_owned(), json!(node));
+        }
+        if let Some(copy) = &o.copy {
+            map.insert("copy".to_owned(), json!(copy));
+        }
         bytes_field(map, "stdout", &o.stdout);
         bytes_field(map, "stderr", &o.stderr);
     }
@@ -176,8 +186,13 @@ pub(crate) fn document(outcomes: &[PodOutcome], elapsed: Duration) -> Value {
 /// The summary line for stderr. Pure.
 pub(crate) fn summary(outcomes: &[PodOutcome], elapsed: Duration) -> String {
     let c = counts(outcomes);
+    let what = if outcomes.iter().any(|o| o.node.is_some()) {
+        "node"
+    } else {
+        "pod"
+    };
     format!(
-        "{} pod{}: {} succeeded, {} exited non-zero, {} failed ({})",
+        "{} {what}{}: {} succeeded, {} exited non-zero, {} failed ({})",
         c.pods,
         if c.pods == 1 { "" } else { "s" },
         c.succeeded,
@@ -254,7 +269,10 @@ impl Drop for Sink {
 
 /// What to show when one pod is done.
 pub(crate) fn report(printer: &Printer, output: Output, o: &PodOutcome) {
-    let pfx = prefix(&o.pod, o.container.as_deref());
+    let pfx = match &o.node {
+        Some(n) => format!("[node/{n}]"),
+        None => prefix(&o.pod, o.container.as_deref()),
+    };
     match output {
         Output::Jsonl => {
             let mut line = to_json(o).to_string();

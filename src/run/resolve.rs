@@ -30,14 +30,23 @@ pub(crate) struct Found<T> {
 }
 
 /// The pod `target` names: the pod (one GET), or the workload's chosen pod (GET the workload,
-/// LIST its pods).
-pub(crate) async fn target_pod(cluster: &Cluster, target: &TargetRef) -> Result<Pod, Error> {
+/// LIST its pods): a running, ready one, or with `copy` the one to copy, whatever its state.
+pub(crate) async fn target_pod(
+    cluster: &Cluster,
+    target: &TargetRef,
+    copy: bool,
+) -> Result<Pod, Error> {
     if target.kind == Kind::Pod {
         return get_pod(cluster, &target.name).await;
     }
     let selector = workload_selector_string(cluster, target).await?;
     let pods = list_pods(cluster, Some(&selector), false, |p| p).await?;
-    Ok(choose_pod(&pods, target)?.clone())
+    let chosen = if copy {
+        crate::plan::target::choose_pod_to_copy(&pods, target)?
+    } else {
+        choose_pod(&pods, target)?
+    };
+    Ok(chosen.clone())
 }
 
 /// What `keep` keeps of the pods of `target`: [`target_pod`], or with `every` all of a
@@ -46,6 +55,7 @@ async fn target_pods<T>(
     cluster: &Cluster,
     target: &TargetRef,
     every: bool,
+    copy: bool,
     keep: impl FnMut(Pod) -> T,
 ) -> Result<Vec<T>, Error> {
     if every && target.kind != Kind::Pod {
@@ -53,14 +63,16 @@ async fn target_pods<T>(
         return list_pods(cluster, Some(&selector), false, keep).await;
     }
     let mut keep = keep;
-    Ok(vec![keep(target_pod(cluster, target).await?)])
+    Ok(vec![keep(target_pod(cluster, target, copy).await?)])
 }
 
 /// Every TARGET resolved at once (or the LIST of a selector or namespace), in order; of each
-/// pod only what `keep` returns is held, so a run over many pods holds no whole pods.
+/// pod only what `keep` returns is held, so a run over many pods holds no whole pods. `copy`:
+/// a workload's pod is the one to copy ([`target_pod`]).
 pub(crate) async fn resolve<T>(
     cluster: &Cluster,
     pods: &Pods,
+    copy: bool,
     keep: impl Fn(Pod) -> T + Copy,
 ) -> Vec<Found<T>> {
     match pods {
@@ -68,7 +80,7 @@ pub(crate) async fn resolve<T>(
             futures::future::join_all(targets.iter().map(|t| async move {
                 Found {
                     target: Some(t.clone()),
-                    pods: target_pods(cluster, t, *all_pods, keep).await,
+                    pods: target_pods(cluster, t, *all_pods, copy, keep).await,
                     listed: *all_pods && t.kind != Kind::Pod,
                 }
             }))
@@ -107,12 +119,13 @@ pub(crate) async fn read_pod(
 pub(crate) async fn resolve_one(
     cluster: &Cluster,
     target: &TargetRef,
+    copy: bool,
     printer: &Printer,
 ) -> Result<(Pod, Option<PodWatch>), Error> {
     if target.kind == Kind::Pod {
         return read_pod(cluster, &target.name).await;
     }
-    let pod = target_pod(cluster, target).await?;
+    let pod = target_pod(cluster, target, copy).await?;
     printer.status(&format!(
         "Using pod {} of {target}",
         kube::ResourceExt::name_any(&pod)

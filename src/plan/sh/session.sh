@@ -29,7 +29,8 @@ case $0 in distroless-debug-lease*)
 esac
 
 dd_target "$dd_cid"
-TARGET_ROOT=/proc/$TARGET_PID/root
+# A node pod gives the host's root (DISTROLESS_DEBUG_ROOT=/host).
+TARGET_ROOT=${DISTROLESS_DEBUG_ROOT:-/proc/$TARGET_PID/root}
 export TARGET_PID TARGET_ROOT
 
 if [ "$0" = distroless-debug-cmd ]; then
@@ -61,17 +62,32 @@ else
   dd_files="not readable: $TARGET_ROOT is denied to this shell"
 fi
 read -r dd_cmd 2>/dev/null <"/proc/$TARGET_PID/comm"
+dd_what="container \"${DISTROLESS_DEBUG_TARGET:-?}\""
+[ -n "${DISTROLESS_DEBUG_NODE:-}" ] && dd_what="node \"$DISTROLESS_DEBUG_NODE\" (host PID, network, IPC)"
 {
-  printf 'distroless-debug: target container "%s", PID %s (%s)\n' \
-    "${DISTROLESS_DEBUG_TARGET:-?}" "$TARGET_PID" "${dd_cmd:-?}"
+  printf 'distroless-debug: target %s, PID %s (%s)\n' "$dd_what" "$TARGET_PID" "${dd_cmd:-?}"
   printf '  target:      UID %s, GID %s\n' "$dd_tu" "$dd_tg"
   printf '  this shell:  UID %s, GID %s, CAP_SYS_PTRACE %s\n' "$dd_u" "$dd_g" "$dd_ptrace"
   printf '  its files:   %s\n' "$dd_files"
   printf '  its env:     target_env\n'
+  # A copy (debug by copy): the target is held, its entrypoint not run.
+  [ -n "${DISTROLESS_DEBUG_COPY_OF:-}" ] &&
+    printf '  held:        not run: %s; target_run [strace -f] runs it\n' \
+      "${TARGET_COMMAND:-(the image's entrypoint)} $TARGET_ARGS"
 } >&2
 dd_ps='$'
 [ "$dd_u" = 0 ] && dd_ps='#'
 PS1="[debug ${DISTROLESS_DEBUG_TARGET:-target}] $dd_ps " ENV=/proc/self/fd/9 sh -i 9<<'RC'
 target_env() { tr '\0' '\n' <"/proc/$TARGET_PID/environ"; }
+target_run() (
+  [ -n "$TARGET_COMMAND" ] || { echo 'target_run: no command in the spec' >&2; exit 2; }
+  dd_e=$(target_env)
+  IFS=:
+  for dd_c in $PATH; do [ -x "$dd_c/chroot" ] && break; done
+  IFS='
+'
+  eval "set -- \"\$@\" env -i \$dd_e \"\$dd_c/chroot\" \"\$TARGET_ROOT\" $TARGET_COMMAND $TARGET_ARGS"
+  exec "$@"
+)
 exec 9<&-
 RC
