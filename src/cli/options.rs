@@ -1068,4 +1068,131 @@ mod tests {
             assert!(err.to_string().contains(want), "{args:?}: {err}");
         }
     }
+    #[test]
+    fn copy_node_and_gc_runs_and_their_flags() {
+        let e = env(false);
+        let run = |args: &[&str]| opts(args, &e).unwrap().run;
+        let target = |s: &str| parse_target(s).unwrap();
+        let one = |t: &str| Pods::Targets {
+            targets: vec![target(t)],
+            all_pods: false,
+        };
+        assert_eq!(
+            run(&["pod/a", "--copy"]),
+            Run::Copy {
+                pods: one("pod/a"),
+                many: false
+            }
+        );
+        assert_eq!(
+            run(&["deploy/api", "--copy", "-o", "json", "--", "id"]),
+            Run::Copy {
+                pods: one("deploy/api"),
+                many: true
+            }
+        );
+        assert_eq!(
+            run(&["node/n1"]),
+            Run::Node {
+                nodes: Nodes::Named(vec!["n1".into()]),
+                many: false
+            }
+        );
+        assert_eq!(
+            run(&["node/n1", "node/n2", "--", "uptime"]),
+            Run::Node {
+                nodes: Nodes::Named(vec!["n1".into(), "n2".into()]),
+                many: true
+            }
+        );
+        assert_eq!(
+            run(&["--nodes", "-l", "pool=a", "--", "uptime"]),
+            Run::Node {
+                nodes: Nodes::Selector("pool=a".into()),
+                many: true
+            }
+        );
+        assert_eq!(
+            run(&["list", "--gc", "-A"]),
+            Run::Gc(Pods::All {
+                all_namespaces: true
+            })
+        );
+        // Profiles: kubectl's defaults, general, and sysadmin for nodes; a flag wins.
+        let profile = |args: &[&str]| opts(args, &e).unwrap().container.profile;
+        assert_eq!(profile(&["pod/a", "--copy"]), Profile::General);
+        assert_eq!(profile(&["node/n1"]), Profile::Sysadmin);
+        assert_eq!(
+            profile(&["node/n1", "--profile", "baseline"]),
+            Profile::Baseline
+        );
+        let o = opts(
+            &[
+                "pod/a",
+                "--copy",
+                "--same-node",
+                "--keep-labels",
+                "--skip-init",
+                "--set-image",
+                "app=debug:1",
+                "--set-image=*=busybox:1",
+            ],
+            &e,
+        )
+        .unwrap();
+        assert_eq!(
+            o.copy,
+            CopyOptions {
+                same_node: true,
+                keep_labels: true,
+                skip_init: true,
+                set_image: vec![
+                    ("app".into(), "debug:1".into()),
+                    ("*".into(), "busybox:1".into())
+                ],
+            }
+        );
+        assert!(opts(&["node/n1", "--chroot"], &e).unwrap().chroot);
+    }
+
+    #[test]
+    fn copy_node_and_gc_usage_errors() {
+        let e = env(true);
+        for (args, want) in [
+            (&["pod/a", "--skip-init"][..], "--skip-init is for --copy"),
+            (&["pod/a", "--same-node"][..], "--same-node is for --copy"),
+            (
+                &["pod/a", "--keep-labels"][..],
+                "--keep-labels is for --copy",
+            ),
+            (
+                &["pod/a", "--set-image", "a=b:1"][..],
+                "--set-image is for --copy",
+            ),
+            (&["pod/a", "--set-image", "nothing"][..], "CONTAINER=IMAGE"),
+            (
+                &["pod/a", "--copy", "--set-image", "a=b c"][..],
+                "--set-image",
+            ),
+            (&["pod/a", "--chroot"][..], "--chroot is for node debugging"),
+            (&["pod/a", "--gc"][..], "--gc is for list"),
+            (&["list", "pod/a", "--gc"][..], "takes no TARGET"),
+            (
+                &["list", "node/n1"][..],
+                "list takes a pod or workload TARGET",
+            ),
+            (&["list", "--copy"][..], "list takes no --copy"),
+            (&["node/n1", "pod/a", "--", "id"][..], "cannot be mixed"),
+            (&["node/n1", "--copy"][..], "drop --copy"),
+            (&["node/n1", "--target", "app"][..], "a node has none"),
+            (&["--nodes", "--", "id"][..], "add -l SELECTOR"),
+            (&["--nodes", "-l", "a=b"][..], "COMMAND"),
+            (&["pod/a", "pod/b", "--copy"][..], "COMMAND"),
+            (&["node/n1", "--all-pods", "--", "id"][..], "--all-pods"),
+        ] {
+            let err = opts(args, &e).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
+    }
 }

@@ -5,12 +5,14 @@
 
 mod bad_input;
 mod completion;
+mod copy;
 mod cp;
 mod docs_rbac;
 mod faults;
 mod harness;
 mod lifetime;
 mod matrix;
+mod node;
 mod pod_security;
 mod rbac;
 mod refusals;
