@@ -57,5 +57,6 @@ pub use plan::audit::Audit;
 pub use plan::container::{Input as SpecInput, Mode as SpecMode, build as build_spec};
 pub use plan::custom::Custom;
 pub use plan::user::Probed;
+pub use run::list::collect;
 pub use run::prepare::prepare;
 pub use session::{Io, Plan, StdinSource, run as run_session};

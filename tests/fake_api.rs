@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use distroless_debug::{
-    Cli, Cluster, Environment, Error, Options, Printer, Run, TargetRef, prepare,
+    Cli, Cluster, Environment, Error, Options, Printer, Run, TargetRef, collect, prepare,
 };
 use http::{Method, Request, Response};
 use kube::client::Body;
@@ -899,5 +899,87 @@ async fn pod_not_running_is_refused_before_any_write() {
     assert_eq!(
         err.to_string(),
         "pod \"api\" is Pending; only a running pod can be debugged"
+    );
+}
+
+/// A pod of ours as `list --gc` reads it: `phase`, `reason`, the toolbox's state, deleting.
+fn ours(name: &str, phase: &str, reason: Option<&str>, toolbox: Value, deleting: bool) -> Value {
+    let mut p = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": "default", "resourceVersion": "7",
+            "labels": {"distroless-debug/mode": "copy"},
+            "annotations": {"distroless-debug/container": "debugger-x", "distroless-debug/ttl": "3600"},
+            "creationTimestamp": "2026-01-02T03:00:00Z"
+        },
+        "spec": {"activeDeadlineSeconds": 3600, "containers": [
+            {"name": "app", "image": "app:1"}, {"name": "debugger-x", "image": "t:1"}
+        ]},
+        "status": {"phase": phase, "startTime": "2099-01-01T00:00:00Z", "containerStatuses": [{
+            "name": "debugger-x", "image": "t:1", "imageID": "", "ready": true,
+            "restartCount": 0, "state": toolbox
+        }]}
+    });
+    if let Some(r) = reason {
+        p["status"]["reason"] = json!(r);
+    }
+    if deleting {
+        p["metadata"]["deletionTimestamp"] = json!("2026-01-02T03:01:00Z");
+    }
+    p
+}
+
+/// `list --gc`: one LIST of our pods by their label, a DELETE of each one that is done, none of
+/// one in use or already being deleted; what it deleted on stdout, what it left on stderr.
+#[tokio::test]
+async fn gc_lists_our_pods_and_deletes_only_those_that_are_done() {
+    let (cluster, mut handle) = cluster();
+    let o = options(&["list", "--gc"]);
+    let (printer, captured) = Printer::capture(false);
+    let run = tokio::spawn(async move { collect(&cluster, &o, &printer).await });
+    bounded(async {
+        let (req, send) = handle.next_request().await.unwrap();
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(
+            req.uri().to_string(),
+            "/api/v1/namespaces/default/pods?&labelSelector=distroless-debug%2Fmode&limit=100"
+        );
+        send.send_response(respond(
+            200,
+            &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [
+                ours("expired", "Failed", Some("DeadlineExceeded"), json!({"terminated": {"exitCode": 137}}), false),
+                ours("ended", "Running", None, json!({"terminated": {"exitCode": 0}}), false),
+                ours("live", "Running", None, json!({"running": {}}), false),
+                ours("going", "Failed", Some("DeadlineExceeded"), json!({"terminated": {"exitCode": 137}}), true),
+            ]}),
+        ));
+        let mut deleted = Vec::new();
+        for _ in 0..2 {
+            let (req, send) = handle.next_request().await.unwrap();
+            assert_eq!(req.method(), Method::DELETE);
+            deleted.push(req.uri().path().to_owned());
+            send.send_response(respond(200, &ours("x", "Failed", None, json!({}), true)));
+        }
+        deleted.sort();
+        assert_eq!(
+            deleted,
+            [
+                "/api/v1/namespaces/default/pods/ended",
+                "/api/v1/namespaces/default/pods/expired"
+            ]
+        );
+    })
+    .await;
+    let code = bounded(run).await.unwrap().unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(
+        captured.stdout(),
+        "deleted pod default/ended (copy): its session ended (the toolbox container exited)\n\
+         deleted pod default/expired (copy): its time to live passed (activeDeadlineSeconds)\n"
+    );
+    assert!(
+        captured.stderr().contains("1 pod of ours still in use"),
+        "{}",
+        captured.stderr()
     );
 }

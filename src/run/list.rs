@@ -200,6 +200,18 @@ pub(crate) async fn run(
     Ok(0)
 }
 
+/// `list --gc` as `options` ask for it (the entry point the fake API server's tests use).
+pub async fn collect(
+    cluster: &Cluster,
+    options: &crate::cli::options::Options,
+    printer: &Printer,
+) -> Result<u8, Error> {
+    match &options.run {
+        crate::cli::options::Run::Gc(pods) => gc(cluster, pods, options.output, printer).await,
+        other => Err(Error::Internal(format!("not list --gc: {other:?}"))),
+    }
+}
+
 /// What `--gc` deleted, or could not.
 #[derive(Debug, Clone)]
 pub(crate) struct Collected {
