@@ -189,6 +189,25 @@ async fn enforced_level(cluster: &Cluster) -> Option<crate::model::Level> {
     }
 }
 
+/// Up to five namespaces labelled to enforce the `privileged` Pod Security level, sorted (one
+/// metadata LIST, best effort: `list namespaces` is cluster-wide, and an error is no names).
+pub(crate) async fn privileged_namespaces(cluster: &Cluster) -> Vec<String> {
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let params = kube::api::ListParams::default().labels(&format!("{ENFORCE_LABEL}=privileged"));
+    let Ok(Ok(list)) = timed(cluster.request_timeout, api.list_metadata(&params)).await else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter(|n| n.metadata.deletion_timestamp.is_none())
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    names.truncate(5);
+    names
+}
+
 /// Gathers [`RefusalFacts`] after a 403 on the creation of a pod of ours: whether RBAC allows
 /// `create pods` (a SelfSubjectAccessReview), and if it does the namespace's enforced level;
 /// each best effort.

@@ -104,8 +104,9 @@ pub(crate) fn explain_forbidden(
 pub(crate) enum Created<'a> {
     /// A copy of pod `of`, whose own containers are all but `ours`.
     Copy { of: &'a str, ours: &'a [&'a str] },
-    /// A node pod.
-    Node,
+    /// A node pod; `privileged`: namespaces known to enforce the `privileged` level (best
+    /// effort, may be empty).
+    Node { privileged: &'a [String] },
 }
 
 /// Turns the facts about a refused creation of a pod of ours into the error to show: RBAC
@@ -129,7 +130,7 @@ pub(crate) fn explain_create_refusal(
     };
     let what = match created {
         Created::Copy { of, .. } => format!("the copy of pod {of:?}"),
-        Created::Node => "the node debug pod".to_owned(),
+        Created::Node { .. } => "the node debug pod".to_owned(),
     };
     let Some(level) = facts.level else {
         if facts.rbac_allows.is_none() {
@@ -155,9 +156,17 @@ pub(crate) fn explain_create_refusal(
         };
     }
     let fix = match created {
-        Created::Node => format!(
-            "node debugging shares the host's namespaces and mounts its root, which only the \"privileged\" level allows: run it in a namespace that enforces \"privileged\" with -n NAMESPACE (a namespace labelled pod-security.kubernetes.io/enforce=privileged), not {namespace:?}"
-        ),
+        Created::Node { privileged } => {
+            let which = match privileged {
+                [] => {
+                    "a namespace labelled pod-security.kubernetes.io/enforce=privileged".to_owned()
+                }
+                names => format!("such as {}", names.join(", ")),
+            };
+            format!(
+                "node debugging shares the host's namespaces and mounts its root, which only the \"privileged\" level allows: run it in a namespace that enforces \"privileged\" with -n NAMESPACE ({which}), not {namespace:?}"
+            )
+        }
         Created::Copy { ours: names, .. } => {
             let own: Vec<&String> = rules
                 .iter()
@@ -508,7 +517,7 @@ mod tests {
         // A node pod: the namespace must be privileged.
         let e = explain_create_refusal(
             &facts(Some(Level::Restricted)),
-            Created::Node,
+            Created::Node { privileged: &[] },
             Profile::Sysadmin,
             "default",
             &|p| Ok(pod_with(true, p, p)),
@@ -525,7 +534,7 @@ mod tests {
                 rbac_allows: Some(false),
                 ..RefusalFacts::default()
             },
-            Created::Node,
+            Created::Node { privileged: &[] },
             Profile::Sysadmin,
             "default",
             &|p| Ok(pod_with(true, p, p)),

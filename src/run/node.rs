@@ -123,7 +123,7 @@ pub(crate) async fn prepare_on(
     let stored = crate::run::ours::create(
         cluster,
         &pod,
-        crate::plan::refusal::Created::Node,
+        crate::plan::refusal::Created::Node { privileged: &[] },
         profile,
         &pod_for,
         leftovers,

@@ -105,6 +105,19 @@ pub(crate) async fn create(
         }
         Err(err @ Error::Forbidden { .. }) => {
             let facts = crate::api::reviews::create_refusal_facts(cluster, err.to_string()).await;
+            // A node pod refused by Pod Security: name namespaces that would take it.
+            let privileged = match created {
+                Created::Node { .. } if facts.level.is_some() => {
+                    crate::api::reviews::privileged_namespaces(cluster).await
+                }
+                _ => Vec::new(),
+            };
+            let created = match created {
+                Created::Node { .. } => Created::Node {
+                    privileged: &privileged,
+                },
+                other @ Created::Copy { .. } => other,
+            };
             Err(crate::plan::refusal::explain_create_refusal(
                 &facts,
                 created,
