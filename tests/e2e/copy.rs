@@ -168,7 +168,7 @@ fn a_target_that_exits_at_start_is_debugged_in_a_copy_and_nothing_is_left() {
     pty.expect("RC-1", STEP);
     // And under strace, the failing open.
     pty.send_line(
-        "target_run strace -f -e trace=openat 2>&1 | grep -q 'missing.yaml.*ENOENT' && echo TRACED-$((1+1))",
+        "n=$(target_run strace -f -e trace=openat 2>&1 | grep -c 'missing.yaml.*ENOENT'); [ \"$n\" -gt 0 ] && echo TRACED-$((1+1))",
     );
     pty.expect("TRACED-2", STEP);
 
