@@ -174,7 +174,8 @@ fn silent_and_fast_when_the_cluster_refuses_or_is_unreachable() {
             "sts/",
             "ds/",
             "rs/",
-            "job/"
+            "job/",
+            "node/"
         ]
     );
     assert_eq!(directive, ":4");

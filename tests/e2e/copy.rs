@@ -353,6 +353,57 @@ fn a_stuck_init_container_times_out_with_the_fix_and_skip_init_debugs_the_pod() 
     none_left(&ns.name);
 }
 
+/// The holder's init script and `target_run` run in every toolbox layout we claim
+/// (tests/images/README.md): one copy of a crashing pod per toolbox, all at once, each entering
+/// the held container's root and running its entrypoint by hand.
+#[test]
+fn every_toolbox_layout_holds_the_target_and_runs_its_entrypoint() {
+    let ns = Namespace::new("copy-layouts", None);
+    crashing_pod(&ns.name, "crash");
+    wait_crashed(&ns.name, "crash");
+    let ns_name = ns.name.clone();
+    let boxes = crate::matrix::toolboxes();
+    let ids: Vec<String> = boxes.iter().map(|(id, _)| id.clone()).collect();
+    let sessions: Vec<_> = boxes
+        .into_iter()
+        .map(|(id, image)| {
+            let ns = ns_name.clone();
+            std::thread::spawn(move || {
+                let mut pty = Pty::spawn(
+                    Path::new(PLUGIN),
+                    &["-n", &ns, "pod/crash", "--copy", "--image", &image],
+                    &plugin_env(),
+                    (30, 160),
+                );
+                pty.expect("held:", Duration::from_secs(240));
+                pty.send_line("echo COMM-$(cat /proc/$TARGET_PID/comm)");
+                pty.expect("COMM-hold", STEP);
+                pty.send_line("target_run; echo RC-$?");
+                pty.expect(
+                    "open /etc/target/missing.yaml: no such file or directory",
+                    STEP,
+                );
+                pty.expect("RC-1", STEP);
+                pty.send_line("exit");
+                let exit = pty.wait(STEP);
+                assert_eq!(exit.code, 0, "{id}: {}", exit.screen);
+                assert!(
+                    exit.screen.contains("Deleted pod crash-copy-"),
+                    "{id}: {}",
+                    exit.screen
+                );
+                id
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for s in sessions {
+        done.push(s.join().expect("a toolbox's session"));
+    }
+    assert_eq!(done, ids);
+    none_left(&ns.name);
+}
+
 /// A Role with the plugin's rules for a session (docs/rbac.yaml) plus `extra` verbs on pods.
 pub fn bind_plugin_role(ns: &str, user: &str, extra: &[&str]) {
     let extra = if extra.is_empty() {

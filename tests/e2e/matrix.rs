@@ -211,7 +211,7 @@ fn root_image() -> String {
 }
 
 /// The toolboxes, as `DD_TOOLBOXES` lists them (`B1=REF B2=REF ...`).
-fn toolboxes() -> Vec<(String, String)> {
+pub fn toolboxes() -> Vec<(String, String)> {
     let all = std::env::var("DD_TOOLBOXES")
         .expect("DD_TOOLBOXES is not set: start the tests with tests/run.sh");
     let list: Vec<(String, String)> = all
