@@ -166,6 +166,10 @@ fn a_target_that_exits_at_start_is_debugged_in_a_copy_and_nothing_is_left() {
         STEP,
     );
     pty.expect("RC-1", STEP);
+    // A spec without a command (the image's entrypoint): target_run says how to name it.
+    pty.send_line("TARGET_COMMAND= target_run; echo RC-$?");
+    pty.expect("TARGET_COMMAND=PROGRAM target_run", STEP);
+    pty.expect("RC-2", STEP);
     // And under strace, the failing open.
     pty.send_line(
         "n=$(target_run strace -f -e trace=openat 2>&1 | grep -c 'missing.yaml.*ENOENT'); [ \"$n\" -gt 0 ] && echo TRACED-$((1+1))",

@@ -80,7 +80,7 @@ dd_ps='$'
 PS1="[debug ${DISTROLESS_DEBUG_TARGET:-target}] $dd_ps " ENV=/proc/self/fd/9 sh -i 9<<'RC'
 target_env() { tr '\0' '\n' <"/proc/$TARGET_PID/environ"; }
 target_run() (
-  [ -n "$TARGET_COMMAND" ] || { echo 'target_run: no command in the spec' >&2; exit 2; }
+  [ -n "$TARGET_COMMAND" ] || { echo 'target_run: no command in the spec: TARGET_COMMAND=PROGRAM target_run' >&2; exit 2; }
   dd_e=$(target_env)
   IFS=:
   for dd_c in $PATH; do [ -x "$dd_c/chroot" ] && break; done
