@@ -591,13 +591,10 @@ fn huge_and_deep_inputs_are_refused_without_crashing() {
         };
         laughs.push_str(&format!("l{i}: &l{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
     }
-    let started = std::time::Instant::now();
-    assert!(Custom::parse(&laughs).is_err());
-    assert!(
-        started.elapsed().as_secs() < 5,
-        "alias expansion took {:?}",
-        started.elapsed()
-    );
+    // Bounded by the parser's node budget, not by a wall-clock limit that a loaded machine
+    // breaks: the refusal must come from the budget.
+    let err = Custom::parse(&laughs).unwrap_err();
+    assert!(err.contains("budget breached"), "{err}");
 
     let long = "a".repeat(1 << 20);
     assert!(parse_target(&long).is_err());
