@@ -32,18 +32,18 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
-use crate::cli::options::CopyOptions;
+use crate::cli::options::{CopyOptions, Options};
 use crate::error::Error;
+use crate::model::Profile;
 use crate::plan::audit::Audit;
-use crate::plan::container::env_var;
+use crate::plan::container::{Mode, env_var};
+use crate::plan::custom::Custom;
+pub(crate) use crate::plan::holder::HOLDER_INIT;
 use crate::plan::holder::{HOLDER_DIR, HOLDER_PATH, HOLDER_VOLUME, install_script};
 use crate::plan::ours::{Made, Marks, annotations, labels};
 use crate::plan::scripts::kubelet_literal;
 use crate::plan::target::DEFAULT_CONTAINER_ANNOTATION;
-use crate::plan::user::FALLBACK_UID;
-
-/// The init container of ours that writes the holder.
-pub(crate) const HOLDER_INIT: &str = "distroless-debug-holder";
+use crate::plan::user::{FALLBACK_UID, Probed};
 
 /// The toolbox's variables that say the target is held, and how it would start: its command
 /// and arguments from the pod spec, as shell words.
@@ -130,6 +130,48 @@ fn without_probes(c: &mut Container) {
     c.liveness_probe = None;
     c.readiness_probe = None;
     c.startup_probe = None;
+}
+
+/// The toolbox of the copy, built as an ephemeral container would be (profile, `--custom`, the
+/// target's user) and made a regular container. Pure. The copy's target is not running yet, so a
+/// user that must be probed falls back to the fixed non-root user, and says so.
+pub(crate) fn toolbox(
+    pod: &Pod,
+    target: &str,
+    name: &str,
+    options: &Options,
+    profile: Profile,
+    custom: Option<&Custom>,
+    audit: &Audit,
+) -> Result<(k8s_openapi::api::core::v1::Container, Vec<String>), Error> {
+    let mut dc = options.container.clone();
+    dc.profile = profile;
+    let mode = if options.keep {
+        Mode::KeepAlive
+    } else {
+        Mode::Session
+    };
+    let input = |probed| crate::plan::container::Input {
+        pod,
+        target_container: target,
+        name,
+        container: &dc,
+        custom,
+        audit,
+        mode,
+        probed,
+    };
+    let mut built =
+        crate::plan::container::build(&input(crate::plan::user::probe_outcome(pod, target)))?;
+    if built.needs_probe {
+        built = crate::plan::container::build(&input(Probed::Failed(
+            "neither the pod spec nor the runtime says it, and the copy's target runs no process of the image to read it from".to_owned(),
+        )))?;
+    }
+    Ok((
+        crate::plan::container::as_container(&built.container)?,
+        built.notes,
+    ))
 }
 
 /// The copy. Errors: `--set-image` naming no container of the pod, `--same-node` for a pod no
@@ -596,6 +638,61 @@ mod tests {
             input(&taken, "app", plain).unwrap_err(),
             Error::NameTaken { .. }
         ));
+    }
+
+    #[test]
+    fn the_toolbox_takes_the_targets_user_or_falls_back_without_a_probe() {
+        use clap::Parser;
+        let cli =
+            crate::cli::args::Cli::try_parse_from(["kubectl-distroless_debug", "pod/a", "--copy"])
+                .unwrap();
+        let env = crate::cli::options::Environment {
+            image: None,
+            stdin_is_terminal: true,
+            stdout_is_terminal: true,
+        };
+        let options = Options::from_cli(cli, &env).unwrap();
+        let mut p = source();
+        p.spec.as_mut().unwrap().security_context =
+            Some(k8s_openapi::api::core::v1::PodSecurityContext {
+                run_as_non_root: Some(true),
+                ..Default::default()
+            });
+        let a = audit();
+        let build = |p: &Pod| {
+            super::toolbox(
+                p,
+                "app",
+                "debugger-abcde",
+                &options,
+                Profile::General,
+                None,
+                &a,
+            )
+        };
+        // Non-root and no user in the spec: no process of the image runs to probe.
+        let (c, notes) = build(&p).unwrap();
+        assert_eq!(
+            c.security_context.and_then(|s| s.run_as_user),
+            Some(FALLBACK_UID)
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("runs no process of the image")),
+            "{notes:?}"
+        );
+        // The user in the spec: that user.
+        p.spec.as_mut().unwrap().containers[0].security_context =
+            Some(k8s_openapi::api::core::v1::SecurityContext {
+                run_as_user: Some(1000),
+                run_as_group: Some(3000),
+                ..Default::default()
+            });
+        let (c, _) = build(&p).unwrap();
+        let sc = c.security_context.unwrap();
+        assert_eq!((sc.run_as_user, sc.run_as_group), (Some(1000), Some(3000)));
+        assert_eq!(c.name, "debugger-abcde");
     }
 
     #[test]

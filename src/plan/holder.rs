@@ -21,6 +21,9 @@
 //! (busybox:musl, netshoot and Debian-based ones link it dynamically, and a distroless target
 //! has no loader for it).
 
+/// The init container of ours that writes the holder into the copy.
+pub(crate) const HOLDER_INIT: &str = "distroless-debug-holder";
+
 /// Where the holder appears in the target container of a copy (a read-only `emptyDir`).
 pub(crate) const HOLDER_DIR: &str = "/.distroless-debug";
 

@@ -14,6 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use crate::plan::audit::Audit;
+use crate::plan::progress::Role;
 pub(crate) use crate::plan::records::Made;
 use crate::plan::records::{Record, State};
 
@@ -149,19 +150,6 @@ pub(crate) fn record(pod: &Pod) -> Option<Record> {
         made: Some(made),
         copy_of: annotation(pod, "copy-of"),
     })
-}
-
-/// Which container of a pod of ours failed to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Our init container that writes the holder (copies).
-    Holder,
-    /// Our toolbox.
-    Toolbox,
-    /// The copy's target, held.
-    Held,
-    /// One of the copied pod's own containers or init containers.
-    Pods,
 }
 
 /// What to do about a container of a pod of ours that cannot start, from its role and the

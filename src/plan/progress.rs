@@ -1,9 +1,12 @@
 //! Where a debug container stands, from a pod object and the kubelet's events: pure
-//! classification for the wait (`run::wait`). Most of this file is its table tests, one per
+//! classification for the wait (`run::wait`), and for a pod of ours (`run::ours`: its
+//! progress, the role of a container that fails, the init container a copy is stuck on). Most of this file is its table tests, one per
 //! kubelet state and event reason.
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::api::WatchEvent;
+
+use crate::plan::holder::HOLDER_INIT;
 
 /// Waiting reasons that will not resolve by themselves.
 pub(crate) const FATAL_REASONS: &[&str] = &[
@@ -387,11 +390,66 @@ pub(crate) fn initial_event(event: WatchEvent<Pod>, found: &mut Option<Pod>) -> 
     }
 }
 
+/// Which container of a pod of ours failed to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Our init container that writes the holder (copies).
+    Holder,
+    /// Our toolbox.
+    Toolbox,
+    /// The copy's target, held.
+    Held,
+    /// One of the copied pod's own containers or init containers.
+    Pods,
+}
+
+/// The role of a container in a pod of ours, by name.
+pub(crate) fn role(name: &str, toolbox: &str, held: Option<&str>) -> Role {
+    if name == HOLDER_INIT {
+        Role::Holder
+    } else if name == toolbox {
+        Role::Toolbox
+    } else if Some(name) == held {
+        Role::Held
+    } else {
+        Role::Pods
+    }
+}
+
+/// The first of the copied pod's own init containers that has not finished, if any (not ours,
+/// not a running native sidecar). Pure.
+pub(crate) fn stuck_init(pod: &Pod) -> Option<String> {
+    let sidecars: Vec<&str> = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+        .map(|c| c.name.as_str())
+        .collect();
+    pod.status
+        .as_ref()?
+        .init_container_statuses
+        .as_ref()?
+        .iter()
+        .find(|s| {
+            s.name != HOLDER_INIT
+                && !sidecars.contains(&s.name.as_str())
+                && s.state
+                    .as_ref()
+                    .and_then(|st| st.terminated.as_ref())
+                    .is_none_or(|t| t.exit_code != 0)
+        })
+        .map(|s| s.name.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{
-        ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+        Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
+        ContainerStateWaiting,
     };
 
     use crate::plan::target::fixtures::pod;
@@ -766,5 +824,53 @@ mod tests {
                 state: "Failed (DeadlineExceeded)".into()
             }
         );
+    }
+
+    #[test]
+    fn the_stuck_init_container_is_the_pods_own_unfinished_one() {
+        let status = |name: &str, state: ContainerState| ContainerStatus {
+            name: name.into(),
+            state: Some(state),
+            ..ContainerStatus::default()
+        };
+        let done = ContainerState {
+            terminated: Some(ContainerStateTerminated::default()),
+            ..ContainerState::default()
+        };
+        let running = ContainerState {
+            running: Some(ContainerStateRunning::default()),
+            ..ContainerState::default()
+        };
+        let mut p = pod("c").container("app").build();
+        p.spec.as_mut().unwrap().init_containers = Some(vec![
+            Container {
+                name: "proxy".into(),
+                restart_policy: Some("Always".into()),
+                ..Container::default()
+            },
+            Container {
+                name: "wait-db".into(),
+                ..Container::default()
+            },
+        ]);
+        p.status.as_mut().unwrap().init_container_statuses = Some(vec![
+            status(HOLDER_INIT, done.clone()),
+            status("proxy", running.clone()),
+            status("wait-db", running),
+        ]);
+        assert_eq!(stuck_init(&p).as_deref(), Some("wait-db"));
+        p.status
+            .as_mut()
+            .unwrap()
+            .init_container_statuses
+            .as_mut()
+            .unwrap()[2] = status("wait-db", done);
+        assert_eq!(stuck_init(&p), None);
+        assert_eq!(
+            role("distroless-debug-holder", "dbg", Some("app")),
+            Role::Holder
+        );
+        assert_eq!(role("app", "dbg", Some("app")), Role::Held);
+        assert_eq!(role("side", "dbg", Some("app")), Role::Pods);
     }
 }

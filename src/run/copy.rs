@@ -15,12 +15,9 @@ use crate::cli::options::Options;
 use crate::cli::target::TargetRef;
 use crate::connect::Cluster;
 use crate::error::Error;
-use crate::model::Profile;
 use crate::output::Printer;
 use crate::plan::audit::Audit;
-use crate::plan::container::Mode;
 use crate::plan::custom::Custom;
-use crate::plan::user::Probed;
 use crate::run::ours::Leftovers;
 use crate::run::prepare::Prepared;
 
@@ -96,48 +93,6 @@ async fn prepare(
     .await
 }
 
-/// The toolbox of the copy, built as an ephemeral container would be (profile, `--custom`, the
-/// target's user) and made a regular container. The copy's target is not running yet, so a
-/// user that must be probed falls back to the fixed non-root user, and says so.
-fn toolbox(
-    pod: &Pod,
-    target: &str,
-    name: &str,
-    options: &Options,
-    profile: Profile,
-    custom: Option<&Custom>,
-    audit: &Audit,
-) -> Result<(k8s_openapi::api::core::v1::Container, Vec<String>), Error> {
-    let mut dc = options.container.clone();
-    dc.profile = profile;
-    let mode = if options.keep {
-        Mode::KeepAlive
-    } else {
-        Mode::Session
-    };
-    let input = |probed| crate::plan::container::Input {
-        pod,
-        target_container: target,
-        name,
-        container: &dc,
-        custom,
-        audit,
-        mode,
-        probed,
-    };
-    let mut built =
-        crate::plan::container::build(&input(crate::plan::user::probe_outcome(pod, target)))?;
-    if built.needs_probe {
-        built = crate::plan::container::build(&input(Probed::Failed(
-            "neither the pod spec nor the runtime says it, and the copy's target runs no process of the image to read it from".to_owned(),
-        )))?;
-    }
-    Ok((
-        crate::plan::container::as_container(&built.container)?,
-        built.notes,
-    ))
-}
-
 /// Everything before the session in a copy of `pod`: choose the target, check that this user
 /// may exec (`exec_checked`, if made already) and delete pods, build and create the copy, wait
 /// until it runs. The copy is among `leftovers` from its creation on.
@@ -171,7 +126,15 @@ pub(crate) async fn prepare_in(
         crate::plan::names::container_name(pod, options.container.name.as_deref(), &mut random)?;
     let profile = options.container.profile;
     let copy_for = |profile| -> Result<Pod, Error> {
-        let (toolbox, _) = toolbox(pod, &target, &toolbox_name, options, profile, custom, audit)?;
+        let (toolbox, _) = crate::plan::copy::toolbox(
+            pod,
+            &target,
+            &toolbox_name,
+            options,
+            profile,
+            custom,
+            audit,
+        )?;
         crate::plan::copy::build(&crate::plan::copy::Input {
             pod,
             target: &target,
@@ -188,7 +151,8 @@ pub(crate) async fn prepare_in(
             keep: options.keep,
         })
     };
-    let (_, notes) = toolbox(pod, &target, &toolbox_name, options, profile, custom, audit)?;
+    let (_, notes) =
+        crate::plan::copy::toolbox(pod, &target, &toolbox_name, options, profile, custom, audit)?;
     for n in &notes {
         printer.status(n);
     }

@@ -16,8 +16,8 @@ use crate::connect::Cluster;
 use crate::error::Error;
 use crate::model::Profile;
 use crate::output::Printer;
-use crate::plan::ours::{Role, start_fix};
-use crate::plan::progress::{PodProgress, pod_progress};
+use crate::plan::ours::start_fix;
+use crate::plan::progress::{PodProgress, pod_progress, role, stuck_init};
 use crate::plan::refusal::Created;
 
 /// How long deleting a pod of ours may take before the plugin goes on without it.
@@ -145,47 +145,6 @@ pub(crate) async fn check_delete(cluster: &Cluster) -> Result<(), Error> {
     Ok(())
 }
 
-/// The role of a container in a pod of ours, by name.
-fn role(name: &str, toolbox: &str, held: Option<&str>) -> Role {
-    if name == crate::plan::copy::HOLDER_INIT {
-        Role::Holder
-    } else if name == toolbox {
-        Role::Toolbox
-    } else if Some(name) == held {
-        Role::Held
-    } else {
-        Role::Pods
-    }
-}
-
-/// The first of the copied pod's own init containers that has not finished, if any (not ours,
-/// not a running native sidecar). Pure.
-fn stuck_init(pod: &Pod) -> Option<String> {
-    let sidecars: Vec<&str> = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.init_containers.as_ref())
-        .into_iter()
-        .flatten()
-        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
-        .map(|c| c.name.as_str())
-        .collect();
-    pod.status
-        .as_ref()?
-        .init_container_statuses
-        .as_ref()?
-        .iter()
-        .find(|s| {
-            s.name != crate::plan::copy::HOLDER_INIT
-                && !sidecars.contains(&s.name.as_str())
-                && s.state
-                    .as_ref()
-                    .and_then(|st| st.terminated.as_ref())
-                    .is_none_or(|t| t.exit_code != 0)
-        })
-        .map(|s| s.name.clone())
-}
-
 /// Watches the created pod (from the resourceVersion its creation returned; no polling) until
 /// its `toolbox` and `held` container run; progress on stderr; a container that cannot start,
 /// or the pod ending, fails at once. Returns the pod as last seen.
@@ -241,62 +200,5 @@ pub(crate) async fn until_running(
                 last,
             },
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::target::fixtures::pod;
-    use k8s_openapi::api::core::v1::{
-        Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus,
-    };
-
-    #[test]
-    fn the_stuck_init_container_is_the_pods_own_unfinished_one() {
-        let status = |name: &str, state: ContainerState| ContainerStatus {
-            name: name.into(),
-            state: Some(state),
-            ..ContainerStatus::default()
-        };
-        let done = ContainerState {
-            terminated: Some(ContainerStateTerminated::default()),
-            ..ContainerState::default()
-        };
-        let running = ContainerState {
-            running: Some(ContainerStateRunning::default()),
-            ..ContainerState::default()
-        };
-        let mut p = pod("c").container("app").build();
-        p.spec.as_mut().unwrap().init_containers = Some(vec![
-            Container {
-                name: "proxy".into(),
-                restart_policy: Some("Always".into()),
-                ..Container::default()
-            },
-            Container {
-                name: "wait-db".into(),
-                ..Container::default()
-            },
-        ]);
-        p.status.as_mut().unwrap().init_container_statuses = Some(vec![
-            status(crate::plan::copy::HOLDER_INIT, done.clone()),
-            status("proxy", running.clone()),
-            status("wait-db", running),
-        ]);
-        assert_eq!(stuck_init(&p).as_deref(), Some("wait-db"));
-        p.status
-            .as_mut()
-            .unwrap()
-            .init_container_statuses
-            .as_mut()
-            .unwrap()[2] = status("wait-db", done);
-        assert_eq!(stuck_init(&p), None);
-        assert_eq!(
-            role("distroless-debug-holder", "dbg", Some("app")),
-            Role::Holder
-        );
-        assert_eq!(role("app", "dbg", Some("app")), Role::Held);
-        assert_eq!(role("side", "dbg", Some("app")), Role::Pods);
     }
 }
