@@ -63,7 +63,7 @@ else
 fi
 read -r dd_cmd 2>/dev/null <"/proc/$TARGET_PID/comm"
 dd_what="container \"${DISTROLESS_DEBUG_TARGET:-?}\""
-[ -n "${DISTROLESS_DEBUG_NODE:-}" ] && dd_what="node \"$DISTROLESS_DEBUG_NODE\" (host PID, network, IPC)"
+[ "$DISTROLESS_DEBUG_NODE" ] && dd_what="node \"$DISTROLESS_DEBUG_NODE\" (host namespaces)"
 {
   printf 'distroless-debug: target %s, PID %s (%s)\n' "$dd_what" "$TARGET_PID" "${dd_cmd:-?}"
   printf '  target:      UID %s, GID %s\n' "$dd_tu" "$dd_tg"
@@ -71,16 +71,14 @@ dd_what="container \"${DISTROLESS_DEBUG_TARGET:-?}\""
   printf '  its files:   %s\n' "$dd_files"
   printf '  its env:     target_env\n'
   # A copy (debug by copy): the target is held, its entrypoint not run.
-  [ -n "${DISTROLESS_DEBUG_COPY_OF:-}" ] &&
-    printf '  held:        not run: %s; target_run [strace -f] runs it\n' \
-      "${TARGET_COMMAND:-(the image's entrypoint)} $TARGET_ARGS"
+  [ "$DISTROLESS_DEBUG_COPY_OF" ] && printf '  held:        not run: %s; target_run [strace -f] runs it\n' "${TARGET_COMMAND:-(the image's entrypoint)} $TARGET_ARGS"
 } >&2
 dd_ps='$'
 [ "$dd_u" = 0 ] && dd_ps='#'
 PS1="[debug ${DISTROLESS_DEBUG_TARGET:-target}] $dd_ps " ENV=/proc/self/fd/9 sh -i 9<<'RC'
 target_env() { tr '\0' '\n' <"/proc/$TARGET_PID/environ"; }
 target_run() (
-  [ -n "$TARGET_COMMAND" ] || { echo 'target_run: no command in the spec: TARGET_COMMAND=PROGRAM target_run' >&2; exit 2; }
+  [ "$TARGET_COMMAND" ] || { echo 'target_run: no command in the spec: TARGET_COMMAND=PROGRAM target_run' >&2; exit 2; }
   dd_e=$(target_env)
   IFS=:
   for dd_c in $PATH; do [ -x "$dd_c/chroot" ] && break; done
