@@ -1189,6 +1189,15 @@ mod tests {
             (&["--nodes", "-l", "a=b"][..], "COMMAND"),
             (&["pod/a", "pod/b", "--copy"][..], "COMMAND"),
             (&["node/n1", "--all-pods", "--", "id"][..], "--all-pods"),
+            (
+                &["cp", "pod/a:/x", "./y", "--copy"][..],
+                "cp takes no --copy",
+            ),
+            (
+                &["cp", "./y", "pod/a:/x", "--skip-init"][..],
+                "cp takes no --copy",
+            ),
+            (&["cp", "node/n1:/x", "./y"][..], "a node has none"),
         ] {
             let err = opts(args, &e).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
