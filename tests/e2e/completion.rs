@@ -168,6 +168,7 @@ fn silent_and_fast_when_the_cluster_refuses_or_is_unreachable() {
         pods,
         [
             "completion",
+            "cp",
             "list",
             "pod/",
             "deploy/",
