@@ -38,6 +38,9 @@ kubeconfig=$(tests/cluster/up.sh)
 export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TARGET_IMAGE \
   DD_MISSING_IMAGE DD_PAUSE_IMAGE
 echo "== tests" >&2
+# The end-to-end tests spend their time waiting on the cluster, not on the CPU: four at a time
+# on two cores (cargo's default is one per core).
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 cargo test --locked --features e2e "$@"
 
 if [ $# -eq 0 ]; then

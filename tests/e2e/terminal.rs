@@ -121,7 +121,10 @@ fn remote_exit() {
 #[test]
 fn ctrl_c_reaches_the_remote_shell() {
     let (_ns, mut pty, plugin) = session("tty-ctrlc", &plugin_env());
-    pty.send_line("echo SLEEP-$((1+1)); sleep 100");
+    // The marker comes from the foreground job itself, so Ctrl-C cannot arrive before it is
+    // in the foreground: after `echo …; sleep 100` it could reach the shell between the two
+    // (seen under load), and ash then went on to run `sleep`.
+    pty.send_line("sh -c 'echo SLEEP-$((1+1)); exec sleep 100'");
     pty.expect("SLEEP-2", STEP);
     pty.send("\x03");
     // The remote shell is back at its prompt, and the session goes on.
