@@ -171,6 +171,24 @@ spec:
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default()
     }
+
+    /// The pod's ephemeral containers that run now (a shell's container ends with its shell).
+    pub fn running_ephemeral_containers(&self, ns: &str, pod: &str) -> Vec<String> {
+        self.kubectl_ok(
+            &[
+                "-n",
+                ns,
+                "get",
+                "pod",
+                pod,
+                "-o",
+                "jsonpath={range .status.ephemeralContainerStatuses[?(@.state.running)]}{.name} {end}",
+            ],
+            None,
+        )
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+    }
 }
 
 /// Bytes a log file holds now: where to start reading what comes next.

@@ -1307,8 +1307,14 @@ spec:
         for k in 0..self.o.runs {
             for tool in order(k) {
                 let pod = pool(tool, k);
-                if tool == Tool::Ours && self.c.ephemeral_containers(&self.ns, &pod).is_empty() {
-                    // Rows 1-2 did not run: make the first session now (not timed).
+                if tool == Tool::Ours
+                    && self
+                        .c
+                        .running_ephemeral_containers(&self.ns, &pod)
+                        .is_empty()
+                {
+                    // Row 2 did not run (row 1's shells end with their containers): make the
+                    // first session now, a command, which keeps its container (not timed).
                     let argv = self.ours(&[&format!("pod/{pod}")], true, &["-q", "--", "true"]);
                     let _ = self.run(argv);
                 }
