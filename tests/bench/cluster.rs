@@ -256,10 +256,12 @@ pub fn audit_requests(text: &str, filter: &str) -> Vec<Request> {
 /// When containerd finished starting the container named `name` (from its "CreateContainer …
 /// returns container id" and "StartContainer for … returns successfully" lines).
 pub fn container_started_ns(containerd_log: &str, name: &str) -> Option<i128> {
-    let tag = format!("Name:{name},");
+    // The container's metadata in CreateContainer's log line: `Name:NAME,` from containerd
+    // 1.6, `name:\"NAME\"` (protobuf text) from containerd 2.
+    let tags = [format!("Name:{name},"), format!("name:\\\"{name}\\\"")];
     let id = containerd_log
         .lines()
-        .filter(|l| l.contains(&tag) && l.contains("returns container id"))
+        .filter(|l| tags.iter().any(|t| l.contains(t)) && l.contains("returns container id"))
         .find_map(|l| {
             let i = l.find("returns container id \\\"")? + "returns container id \\\"".len();
             Some(l[i..].split('\\').next()?.to_owned())
