@@ -488,7 +488,7 @@ impl Error {
                 "CreateContainerConfigError" => {
                     "often a runAsNonRoot pod with an image that runs as root: set a UID with --custom '{\"securityContext\":{\"runAsUser\":65532}}' or use --profile restricted".to_owned()
                 }
-                _ => "check the image's entrypoint and the --custom fields".to_owned(),
+                _ => "check the image's entrypoint and the --custom fields; if the target container stopped or is restarting, debug a copy of the pod with --copy".to_owned(),
             },
             Error::Timeout { .. } => {
                 "raise --timeout, or look at 'kubectl describe pod' for what the kubelet is doing".to_owned()

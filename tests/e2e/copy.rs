@@ -95,11 +95,23 @@ fn fingerprint(ns: &str, name: &str) -> (Value, Value, Value) {
     )
 }
 
+/// Waits until the kubelet holds the crashing container back for its second back-off (20 s):
+/// between back-offs it runs for a moment, and a check of "not running" made then would race
+/// the restart (seen with containerd 2, which restarts it faster).
+fn wait_backing_off(ns: &str, name: &str) {
+    wait_until("the target's second crash-loop back-off", START, || {
+        let pod = cluster().pod_json(ns, name);
+        let s = &pod["status"]["containerStatuses"][0];
+        s["restartCount"].as_i64().unwrap_or(0) >= 1
+            && s["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    });
+}
+
 #[test]
 fn a_target_that_exits_at_start_is_debugged_in_a_copy_and_nothing_is_left() {
     let ns = Namespace::new("copy-crash", None);
     crashing_pod(&ns.name, "crash");
-    wait_crashed(&ns.name, "crash");
+    wait_backing_off(&ns.name, "crash");
     let before = fingerprint(&ns.name, "crash");
 
     // Without --copy: refused, and the hint says to use it.
