@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::CpError;
+#[cfg(unix)]
 use crate::plan::cp::MODE_BITS;
 use crate::session::cp::{Feeder, Sink};
 
@@ -410,7 +411,7 @@ fn os_bytes(s: &std::ffi::OsStr) -> Result<Vec<u8>, CpError> {
     s.to_str()
         .map(|t| t.replace('\\', "/").into_bytes())
         .ok_or_else(|| CpError::Archive {
-            detail: format!("{s:?} is not UTF-8"),
+            detail: format!("{} is not UTF-8", s.display()),
         })
 }
 
