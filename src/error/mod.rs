@@ -135,6 +135,15 @@ pub enum Error {
         state: String,
     },
 
+    #[error("target container {container:?} in pod {pod:?} restarted {restarts} time{} and has run for {up_for}s since it exited with code {exit_code}: a debug container would end with it", if *restarts == 1 { "" } else { "s" })]
+    ContainerRestarting {
+        pod: String,
+        container: String,
+        up_for: i64,
+        exit_code: i32,
+        restarts: i32,
+    },
+
     #[error("a container named {name:?} already exists in pod {pod:?}")]
     NameTaken { pod: String, name: String },
 
@@ -335,6 +344,7 @@ impl Error {
             Error::ContainerNotFound { .. } => "ContainerNotFound",
             Error::AmbiguousContainer { .. } => "AmbiguousContainer",
             Error::ContainerNotRunning { .. } => "ContainerNotRunning",
+            Error::ContainerRestarting { .. } => "ContainerRestarting",
             Error::NameTaken { .. } => "NameTaken",
             Error::EphemeralUnsupported => "EphemeralUnsupported",
             Error::Forbidden { .. } => "Forbidden",
@@ -426,6 +436,9 @@ impl Error {
             }
             Error::ContainerNotRunning { .. } => {
                 "the debug container shares the target's process namespace only while it runs: debug a copy of the pod with --copy, its target held without running, or pick another container with --target".to_owned()
+            }
+            Error::ContainerRestarting { .. } => {
+                "if it stays up, run the command again in a few seconds; if it keeps crashing, debug a copy of the pod with --copy, its target held without running".to_owned()
             }
             Error::NameTaken { .. } => {
                 "ephemeral containers can never be removed: choose another -c/--container name, or omit it for a generated one".to_owned()

@@ -7,6 +7,7 @@
 
 use k8s_openapi::api::core::v1::{ContainerState, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use crate::cli::target::TargetRef;
@@ -80,23 +81,54 @@ pub(crate) fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<Str
     }
 }
 
+/// How long a target must have run since it last failed before a debug container is added to
+/// it. A crash-looping container runs for a moment between back-offs, and the status can say
+/// `running` then: the debug container would share a process namespace that ends with the
+/// target a moment later, and the ephemeral container would stay in the pod for nothing.
+pub(crate) const STEADY_AFTER_FAILURE_SECONDS: i64 = 10;
+
 /// Refuses a target container that is not running (the debug container would share the
-/// process namespace of nothing).
-pub(crate) fn check_container_running(pod: &Pod, container: &str) -> Result<(), Error> {
+/// process namespace of nothing), or that runs again for only a moment after it failed (a
+/// crash loop between two back-offs; see [`STEADY_AFTER_FAILURE_SECONDS`]). `now` is the
+/// client's clock. Pure.
+pub(crate) fn check_container_running(
+    pod: &Pod,
+    container: &str,
+    now: Timestamp,
+) -> Result<(), Error> {
     let status = pod
         .status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
         .and_then(|all| all.iter().find(|c| c.name == container));
     let state = status.and_then(|s| s.state.as_ref());
-    if state.is_some_and(|s| s.running.is_some()) {
-        return Ok(());
+    let Some(running) = state.and_then(|s| s.running.as_ref()) else {
+        return Err(Error::ContainerNotRunning {
+            pod: pod.name_any(),
+            container: container.to_owned(),
+            state: describe_state(state),
+        });
+    };
+    let failed = status
+        .and_then(|s| s.last_state.as_ref())
+        .and_then(|s| s.terminated.as_ref())
+        .filter(|t| t.exit_code != 0);
+    let up_for = running
+        .started_at
+        .as_ref()
+        .map(|t| now.as_second() - t.0.as_second());
+    match (failed, up_for) {
+        (Some(last), Some(up)) if up < STEADY_AFTER_FAILURE_SECONDS => {
+            Err(Error::ContainerRestarting {
+                pod: pod.name_any(),
+                container: container.to_owned(),
+                up_for: up.max(0),
+                exit_code: last.exit_code,
+                restarts: status.map_or(0, |s| s.restart_count),
+            })
+        }
+        _ => Ok(()),
     }
-    Err(Error::ContainerNotRunning {
-        pod: pod.name_any(),
-        container: container.to_owned(),
-        state: describe_state(state),
-    })
 }
 
 /// A short human description of a container state.
@@ -216,6 +248,7 @@ pub(crate) mod fixtures {
         PodStatus, SecurityContext,
     };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+    use k8s_openapi::jiff::Timestamp;
 
     pub(crate) struct PodBuilder(pub Pod);
 
@@ -287,6 +320,40 @@ pub(crate) mod fixtures {
                     ..ContainerState::default()
                 },
             );
+            self
+        }
+        /// Running since `started`, restarted `restarts` times, the last run ended with `code`.
+        pub(crate) fn restarted(
+            mut self,
+            container: &str,
+            started: Timestamp,
+            code: i32,
+            restarts: i32,
+        ) -> Self {
+            self.set_state(
+                container,
+                ContainerState {
+                    running: Some(ContainerStateRunning {
+                        started_at: Some(Time(started)),
+                    }),
+                    ..ContainerState::default()
+                },
+            );
+            let s = self
+                .status()
+                .container_statuses
+                .as_mut()
+                .and_then(|all| all.iter_mut().find(|s| s.name == container))
+                .expect("the status just set");
+            s.restart_count = restarts;
+            s.last_state = Some(ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: code,
+                    reason: Some(if code == 0 { "Completed" } else { "Error" }.into()),
+                    ..ContainerStateTerminated::default()
+                }),
+                ..ContainerState::default()
+            });
             self
         }
         pub(crate) fn terminated(mut self, container: &str, code: i32) -> Self {
@@ -456,19 +523,86 @@ mod tests {
             .container("app")
             .waiting("app", "CrashLoopBackOff")
             .build();
-        let err = check_container_running(&p, "app").unwrap_err();
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        let err = check_container_running(&p, "app", now).unwrap_err();
         assert_eq!(
             err.to_string(),
             "target container \"app\" in pod \"p\" is waiting (CrashLoopBackOff), not running"
         );
         let p = pod("p").container("app").terminated("app", 3).build();
         assert!(
-            check_container_running(&p, "app")
+            check_container_running(&p, "app", now)
                 .unwrap_err()
                 .to_string()
                 .contains("exit code 3")
         );
-        assert!(check_container_running(&pod("p").container("a").build(), "a").is_ok());
+        assert!(check_container_running(&pod("p").container("a").build(), "a", now).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_target_running_only_for_a_moment_after_it_failed() {
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        let ago = |s: i64| Timestamp::from_second(1_000_000 - s).unwrap();
+        // Between two back-offs of a crash loop: up for 2 s after exit code 1, third restart.
+        let p = pod("p")
+            .container("app")
+            .restarted("app", ago(2), 1, 3)
+            .build();
+        let err = check_container_running(&p, "app", now).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "target container \"app\" in pod \"p\" restarted 3 times and has run for 2s since it exited with code 1: a debug container would end with it"
+        );
+        assert_eq!(err.kind(), "ContainerRestarting");
+        assert!(err.hint().unwrap().contains("--copy"));
+        // One second short of steady, and steady.
+        let edge = STEADY_AFTER_FAILURE_SECONDS;
+        let p = pod("p")
+            .container("app")
+            .restarted("app", ago(edge - 1), 1, 1)
+            .build();
+        assert!(check_container_running(&p, "app", now).is_err());
+        let p = pod("p")
+            .container("app")
+            .restarted("app", ago(edge), 1, 1)
+            .build();
+        assert!(check_container_running(&p, "app", now).is_ok());
+        // A restart after a clean exit (code 0) is no failure: debugged at once.
+        let p = pod("p")
+            .container("app")
+            .restarted("app", ago(1), 0, 1)
+            .build();
+        assert!(check_container_running(&p, "app", now).is_ok());
+        // A client clock behind the node's: a start "in the future" counts as just now.
+        let p = pod("p")
+            .container("app")
+            .restarted("app", ago(-30), 2, 1)
+            .build();
+        assert!(
+            check_container_running(&p, "app", now)
+                .unwrap_err()
+                .to_string()
+                .contains("has run for 0s")
+        );
+        // No start time reported: nothing to measure, not refused.
+        let mut p = pod("p")
+            .container("app")
+            .restarted("app", ago(1), 1, 1)
+            .build();
+        p.status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .state
+            .as_mut()
+            .unwrap()
+            .running
+            .as_mut()
+            .unwrap()
+            .started_at = None;
+        assert!(check_container_running(&p, "app", now).is_ok());
     }
 
     #[test]

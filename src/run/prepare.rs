@@ -111,7 +111,11 @@ pub(crate) async fn prepare_in(
     let pod_name = pod.name_any();
     crate::plan::target::check_pod_running(pod)?;
     let target_container = crate::plan::target::choose_container(pod, requested_target)?;
-    crate::plan::target::check_container_running(pod, &target_container)?;
+    crate::plan::target::check_container_running(
+        pod,
+        &target_container,
+        k8s_openapi::jiff::Timestamp::now(),
+    )?;
     let runtime_id = crate::plan::user::target_runtime_id(pod, &target_container);
     let prepared = |container: String, reused, ends_with_session| Prepared {
         pod: pod_name.clone(),
