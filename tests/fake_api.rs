@@ -983,3 +983,123 @@ async fn gc_lists_our_pods_and_deletes_only_those_that_are_done() {
         captured.stderr()
     );
 }
+
+/// Mutating admission dropped or rewrote the debug container: the PATCH's answer (the pod as
+/// stored) says so, and the run ends there with the error: no watch of the pod or its events
+/// is opened, nothing waits for a container that will never run as asked.
+#[tokio::test]
+async fn a_container_dropped_or_rewritten_by_admission_ends_the_run_before_any_wait() {
+    type Mutation = fn(&Value) -> Value;
+    let dropped: Mutation = |_| pod(json!({}));
+    let rewritten: Mutation = |c| {
+        let mut c = c.clone();
+        c["command"] = json!(["sleep", "3600"]);
+        pod_with(&c, json!({}))
+    };
+    for (mutation, want) in [
+        (dropped, "ContainerDropped"),
+        (rewritten, "ContainerRewritten"),
+    ] {
+        let (cluster, mut handle) = cluster();
+        let opts = options(&["pod/api", "--", "id"]);
+        let server = async {
+            expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+            expect_patch(&mut handle, |c| respond(200, &mutation(c))).await
+        };
+        let printer = Printer::capture(false).0;
+        let client = prepare(&cluster, &opts, target(&opts), None, &printer);
+        let (result, container) = bounded(async { tokio::join!(client, server) }).await;
+        let err = result.expect_err("mutated");
+        let name = container["name"].as_str().unwrap();
+        match (&err, want) {
+            (Error::ContainerDropped { pod, container }, "ContainerDropped") => {
+                assert_eq!((pod.as_str(), container.as_str()), ("api", name));
+            }
+            (Error::ContainerRewritten { fields, .. }, "ContainerRewritten") => {
+                assert_eq!(fields, &["command"]);
+            }
+            _ => panic!("want {want}, got {err:?}"),
+        }
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("mutatingwebhookconfigurations")
+        );
+        // The client is gone and it asked for nothing more: no watch was started.
+        drop(cluster);
+        let next = bounded(handle.next_request()).await;
+        assert!(
+            next.is_none(),
+            "{want}: no request after the PATCH, got {}",
+            next.map(|(r, _)| r.uri().to_string()).unwrap_or_default()
+        );
+    }
+}
+
+/// A ValidatingAdmissionPolicy's denial as the API server sends it (422 Invalid, one cause
+/// with a message and no field): the server's message, which names the policy, and what to ask
+/// the platform team for. No access review: it is no 403.
+#[tokio::test]
+async fn a_policy_denial_shows_the_servers_message_and_what_to_ask_for() {
+    let (cluster, mut handle) = cluster();
+    let message = "pods \"api\" is forbidden: ValidatingAdmissionPolicy 'require-limits' with binding 'require-limits' denied request: every container must set resources.limits";
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| {
+            let mut s = status(422, "Invalid", Some("api"));
+            s["message"] = json!(message);
+            s["details"]["causes"] = json!([{"message": message}]);
+            respond(422, &s)
+        })
+        .await;
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the API server refused the debug container (its admission, a policy or webhook, or its validation): {message}"
+        )
+    );
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("Ephemeral containers cannot carry resources"),
+        "{hint}"
+    );
+    assert!(hint.contains("--copy"), "{hint}");
+    assert_eq!(err.exit_code(), 1);
+}
+
+/// A webhook's denial (403, no details): RBAC allows the PATCH and the namespace enforces no
+/// Pod Security level, so admission refused it; the webhook's message is shown verbatim.
+#[tokio::test]
+async fn a_webhook_denial_with_rbac_allowing_names_the_webhook() {
+    let (cluster, mut handle) = cluster();
+    let message = "admission webhook \"deny.example.com\" denied the request: ephemeral containers are not allowed";
+    let server = async move {
+        expect_get_pod(&mut handle, respond(200, &pod(json!({})))).await;
+        expect_patch(&mut handle, |_| {
+            let mut s = status(403, "", None);
+            s["message"] = json!(message);
+            respond(403, &s)
+        })
+        .await;
+        expect_access_review(&mut handle, true).await;
+        let (req, send) = handle.next_request().await.expect("GET namespace");
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/default");
+        send.send_response(respond(
+            200,
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+        ));
+    };
+    let err = unreachable_prepare(cluster, options(&["api"]), server).await;
+    assert_eq!(
+        err.to_string(),
+        format!("admission refused the debug container: {message}")
+    );
+    assert!(
+        err.hint()
+            .unwrap()
+            .contains("Ask the platform team for an exception for ephemeral containers")
+    );
+}

@@ -103,7 +103,10 @@ pub(crate) async fn check_exec(cluster: &Cluster, pod: &str) -> Result<(), Error
 /// only; if the server cannot be asked, the error stays as it was.
 pub(crate) async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -> Error {
     let Error::Forbidden {
-        resource, scope, ..
+        resource,
+        scope,
+        message,
+        ..
     } = &err
     else {
         return err;
@@ -118,6 +121,7 @@ pub(crate) async fn name_denied_verb(cluster: &Cluster, err: Error, pod: &str) -
                 resource,
                 scope: scope.clone(),
                 only: named_only(cluster, verb, sub, pod).await.map(Box::new),
+                message: message.clone(),
             };
         }
     }

@@ -4,7 +4,7 @@
 
 use kube::core::Status;
 
-use super::{Error, Scope};
+use super::{Error, Refused, Scope};
 
 /// The API call that failed: it decides what a 403 or a 404 means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,13 @@ pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope
         .unwrap_or_default();
     match (status.code, status.reason.as_str()) {
         (401, _) => Error::Unauthorized,
-        (403, _) => forbidden(&call, scope),
+        (403, _) => {
+            let mut e = forbidden(&call, scope);
+            if let Error::Forbidden { message, .. } = &mut e {
+                message.clone_from(&status.message);
+            }
+            e
+        }
         (404, _) => match &call {
             ApiCall::PatchEphemeralContainers if details_name.is_empty() => {
                 Error::EphemeralUnsupported
@@ -98,6 +104,18 @@ pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope
                 scope: scope.clone(),
             },
         },
+        (422 | 400, _) | (_, "Invalid") if refusing_write(&call, status) => {
+            Error::AdmissionRefused {
+                message: status.message.clone(),
+                possible_rules: Vec::new(),
+                refused: if call == ApiCall::CreatePod {
+                    Refused::Pod
+                } else {
+                    Refused::DebugContainer
+                },
+                or_validation: true,
+            }
+        }
         (422, _) | (_, "Invalid") => Error::Invalid {
             message: status.message.clone(),
             causes: status
@@ -121,6 +139,18 @@ pub(crate) fn classify(err: kube::Error, call: ApiCall, pod: &str, scope: &Scope
     }
 }
 
+/// Whether a 400 or 422 on a write of ours is a refusal that names no field of the request:
+/// a ValidatingAdmissionPolicy answers 422 `Invalid` with one cause that has a message only,
+/// a webhook any code it likes (400 among them), while the validation of the container spec
+/// names each field it refuses (`details.causes[].field`). Pure.
+fn refusing_write(call: &ApiCall, status: &Status) -> bool {
+    matches!(call, ApiCall::PatchEphemeralContainers | ApiCall::CreatePod)
+        && !status
+            .details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| !c.field.is_empty()))
+}
+
 fn forbidden(call: &ApiCall, scope: &Scope) -> Error {
     let (verb, resource) = call.permission();
     Error::Forbidden {
@@ -128,6 +158,7 @@ fn forbidden(call: &ApiCall, scope: &Scope) -> Error {
         resource,
         scope: scope.clone(),
         only: None,
+        message: String::new(),
     }
 }
 
@@ -262,6 +293,7 @@ mod tests {
                 pod: "api".into(),
                 allowed: vec!["web".into(), "db".into()],
             })),
+            message: String::new(),
         };
         assert_eq!(
             only.to_string(),
@@ -315,5 +347,122 @@ mod tests {
             "the API server rejected the request as invalid: Pod \"api\" is invalid (spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container)"
         );
         assert!(e.hint().unwrap().contains("ports"));
+    }
+
+    fn admission_status(code: u16, reason: &str, causes: Vec<StatusCause>) -> kube::Error {
+        kube::Error::Api(Box::new(Status {
+            code,
+            reason: reason.into(),
+            message: "pods \"api\" is forbidden: ValidatingAdmissionPolicy 'limits' with binding 'limits' denied request: set limits".into(),
+            details: Some(details("api", causes)),
+            ..Status::default()
+        }))
+    }
+
+    /// A ValidatingAdmissionPolicy's denial (its reason left unset): 422 Invalid with one cause
+    /// that has a message and no field. Structure alone cannot tell it from a validation error
+    /// without fields, so both are named; the server's message, which names the policy, is
+    /// shown verbatim.
+    #[test]
+    fn a_refusal_without_field_causes_is_admission_or_validation() {
+        let vap_cause = StatusCause {
+            reason: String::new(),
+            message: "ValidatingAdmissionPolicy 'limits' with binding 'limits' denied request: set limits".into(),
+            field: String::new(),
+        };
+        for (code, reason, causes) in [
+            (422, "Invalid", vec![vap_cause]),
+            (422, "Invalid", vec![]),
+            // A webhook may answer any code.
+            (400, "BadRequest", vec![]),
+            (400, "", vec![]),
+        ] {
+            let e = classify(
+                admission_status(code, reason, causes),
+                ApiCall::PatchEphemeralContainers,
+                "api",
+                &scope(),
+            );
+            assert!(
+                matches!(
+                    e,
+                    Error::AdmissionRefused {
+                        refused: Refused::DebugContainer,
+                        or_validation: true,
+                        ..
+                    }
+                ),
+                "{code} {reason}: {e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                "the API server refused the debug container (its admission, a policy or webhook, or its validation): pods \"api\" is forbidden: ValidatingAdmissionPolicy 'limits' with binding 'limits' denied request: set limits"
+            );
+            let hint = e.hint().unwrap();
+            assert!(
+                hint.contains("Ephemeral containers cannot carry resources"),
+                "{hint}"
+            );
+            assert!(hint.contains("pods/ephemeralcontainers"), "{hint}");
+            assert!(hint.contains("DISTROLESS_DEBUG_VERSION"), "{hint}");
+            assert!(hint.contains("--copy"), "{hint}");
+            assert_eq!(e.exit_code(), EXIT_FAILURE);
+        }
+        // The same for a pod of ours, with the pod's hint.
+        let e = classify(
+            admission_status(422, "Invalid", vec![]),
+            ApiCall::CreatePod,
+            "api",
+            &scope(),
+        );
+        assert!(
+            e.to_string()
+                .starts_with("the API server refused the pod (its admission")
+        );
+        assert!(e.hint().unwrap().contains("distroless-debug/mode"));
+        // A field cause is validation: the container spec.
+        let field_cause = StatusCause {
+            reason: "FieldValueForbidden".into(),
+            message: "Forbidden: cannot be set for an Ephemeral Container".into(),
+            field: "spec.ephemeralContainers[0].resources".into(),
+        };
+        let e = classify(
+            admission_status(422, "Invalid", vec![field_cause]),
+            ApiCall::PatchEphemeralContainers,
+            "api",
+            &scope(),
+        );
+        assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
+        // A 400 of another call is not an admission refusal.
+        let e = classify(
+            admission_status(400, "BadRequest", vec![]),
+            ApiCall::GetPod,
+            "api",
+            &scope(),
+        );
+        assert!(matches!(e, Error::Api { .. }), "{e:?}");
+    }
+
+    /// A 403 keeps the server's message: shown if admission, not RBAC, turns out to be the cause.
+    #[test]
+    fn forbidden_keeps_the_servers_message() {
+        let e = classify(
+            admission_status(403, "Forbidden", vec![]),
+            ApiCall::PatchEphemeralContainers,
+            "api",
+            &scope(),
+        );
+        let Error::Forbidden { message, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            message.contains("ValidatingAdmissionPolicy 'limits'"),
+            "{message}"
+        );
+        // The error itself says what RBAC would: the message is not parsed, nor shown here.
+        assert_eq!(
+            e.to_string(),
+            "forbidden: cannot patch pods/ephemeralcontainers in namespace \"prod\" (context \"kind\")"
+        );
     }
 }

@@ -59,6 +59,30 @@ pub struct NamedOnly {
     pub(crate) allowed: Vec<String>,
 }
 
+/// What admission refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The PATCH that adds an ephemeral debug container.
+    DebugContainer,
+    /// The creation of a pod of ours (a copy, a node pod).
+    Pod,
+}
+
+impl Refused {
+    fn lead(self, or_validation: bool) -> &'static str {
+        match (self, or_validation) {
+            (Refused::DebugContainer, false) => "admission refused the debug container",
+            (Refused::DebugContainer, true) => {
+                "the API server refused the debug container (its admission, a policy or webhook, or its validation)"
+            }
+            (Refused::Pod, false) => "admission refused the pod",
+            (Refused::Pod, true) => {
+                "the API server refused the pod (its admission, a policy or webhook, or its validation)"
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong, typed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -157,6 +181,9 @@ pub enum Error {
         scope: Scope,
         /// Denied for this pod only: a Role allows it for other pods, by name.
         only: Option<Box<NamedOnly>>,
+        /// The API server's message, verbatim: shown when admission, not RBAC, turns out to
+        /// be the cause. Empty when an access review found the refusal.
+        message: String,
     },
 
     #[error(
@@ -171,12 +198,37 @@ pub enum Error {
         suggestion: Option<Profile>,
     },
 
-    #[error("admission refused the debug container: {message}")]
+    /// Refused by admission (a ValidatingAdmissionPolicy, a webhook, another admission
+    /// controller), not RBAC, not a Pod Security rule the plugin can name. `message`: the API
+    /// server's, verbatim (it names the policy or webhook).
+    #[error("{}: {message}", refused.lead(*or_validation))]
     AdmissionRefused {
         message: String,
         /// Rules of the baseline/restricted levels our container would violate, when RBAC was
         /// not the cause but the enforced level could not be read.
         possible_rules: Vec<String>,
+        refused: Refused,
+        /// The Status cannot tell admission from validation (a 422 without field causes, a
+        /// 400): both are named.
+        or_validation: bool,
+    },
+
+    /// Mutating admission stored the pod without the debug container it was asked to add.
+    #[error(
+        "the API server stored pod {pod:?} without debug container {container:?}: mutating admission (a webhook or policy) removed it from the request, so it will never start"
+    )]
+    ContainerDropped { pod: String, container: String },
+
+    /// Mutating admission changed fields of the debug container that its session needs.
+    #[error(
+        "mutating admission (a webhook or policy) changed debug container {container:?} of pod {pod:?} before it was stored ({}): no session is opened in what the plugin did not ask for (the container stays in the pod as stored)",
+        fields.join(", ")
+    )]
+    ContainerRewritten {
+        pod: String,
+        container: String,
+        /// The fields changed, as in the container spec (`command`, `env DISTROLESS_DEBUG_TTL`).
+        fields: Vec<String>,
     },
 
     #[error(
@@ -350,6 +402,8 @@ impl Error {
             Error::Forbidden { .. } => "Forbidden",
             Error::PodSecurity { .. } => "PodSecurity",
             Error::AdmissionRefused { .. } => "AdmissionRefused",
+            Error::ContainerDropped { .. } => "ContainerDropped",
+            Error::ContainerRewritten { .. } => "ContainerRewritten",
             Error::Invalid { .. } => "Invalid",
             Error::Unauthorized => "Unauthorized",
             Error::ContainerStart { .. } => "ContainerStart",
@@ -427,6 +481,7 @@ impl Error {
                 resource: "pods",
                 scope,
                 only: None,
+                ..
             } => format!(
                 "--copy and node debugging create a pod and delete it when the session ends: you need 'create' and 'delete' on 'pods' in namespace {:?} ('{verb}' is missing); add this rule to the plugin's Role:\n  - apiGroups: [\"\"]\n    resources: [\"pods\"]\n    verbs: [\"create\", \"delete\"]",
                 scope.namespace
@@ -451,6 +506,7 @@ impl Error {
                 resource,
                 scope,
                 only: Some(only),
+                ..
             } => format!(
                 "in namespace {:?} you may '{verb}' '{resource}' only of pod{} {} (a Role lists them in resourceNames), not of pod {:?}: ask for it to be added",
                 scope.namespace,
@@ -463,6 +519,7 @@ impl Error {
                 resource,
                 scope,
                 only: None,
+                ..
             } => format!(
                 "you need '{verb}' on '{resource}' in namespace {:?}; a minimal Role for this plugin (bind it with a RoleBinding):\n{}",
                 scope.namespace,
@@ -478,9 +535,13 @@ impl Error {
                     "the namespace enforces Pod Security level \"{level}\" and no profile passes it with this --custom/--image; adjust --custom"
                 ),
             },
-            Error::AdmissionRefused { possible_rules, .. } => {
+            Error::AdmissionRefused {
+                possible_rules,
+                refused,
+                ..
+            } => {
                 if possible_rules.is_empty() {
-                    "an admission policy or webhook refused it; ask the cluster admin which one".to_owned()
+                    admission_hint(*refused)
                 } else {
                     format!(
                         "if Pod Security refused it, the container breaks: {}; try --profile restricted (passes every level) or --profile baseline",
@@ -488,6 +549,9 @@ impl Error {
                     )
                 }
             }
+            Error::ContainerDropped { .. } | Error::ContainerRewritten { .. } => format!(
+                "a mutating admission webhook or policy of the cluster rewrites ephemeral containers ('kubectl get mutatingwebhookconfigurations' lists the webhooks): ask the platform team to leave the pods/ephemeralcontainers subresource out of it, or at least this plugin's debug containers ({OURS}); or debug a copy of the pod with --copy (a new pod, not an ephemeral container)"
+            ),
             Error::Invalid { .. } => {
                 "check --image, --env and the fields of --custom (ephemeral containers may not set ports, probes, resources, lifecycle or subPath mounts)".to_owned()
             }
@@ -565,6 +629,25 @@ impl Error {
             }
             _ => return None,
         })
+    }
+}
+
+/// How this plugin's debug containers can be told apart, for an exception in a policy.
+const OURS: &str =
+    "named debugger-* unless -c names them, with the env variable DISTROLESS_DEBUG_VERSION";
+
+/// What to ask for when an admission policy or webhook refused a debug container or a pod.
+fn admission_hint(refused: Refused) -> String {
+    match refused {
+        Refused::DebugContainer => format!(
+            "a validating admission policy or webhook of the cluster refused it (the message names it). \
+Ephemeral containers cannot carry resources (requests or limits: the API refuses them there), so a policy that requires them never admits one.\n\
+Ask the platform team for an exception for ephemeral containers (the pods/ephemeralcontainers subresource), or for this plugin's debug containers ({OURS});\n\
+or debug a copy of the pod with --copy: a new pod, whose containers can carry resources (a LimitRange's defaults; --custom sets the toolbox's)"
+        ),
+        Refused::Pod => {
+            "an admission policy or webhook of the cluster refused it (the message names it): ask the platform team for an exception for this plugin's pods (label distroless-debug/mode)".to_owned()
+        }
     }
 }
 

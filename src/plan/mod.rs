@@ -17,5 +17,6 @@ pub(crate) mod records;
 pub(crate) mod refusal;
 pub(crate) mod scripts;
 pub(crate) mod slim;
+pub(crate) mod stored;
 pub(crate) mod target;
 pub(crate) mod user;

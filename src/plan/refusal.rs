@@ -6,7 +6,7 @@
 use k8s_openapi::api::authorization::v1::ResourceRule;
 use k8s_openapi::api::core::v1::{EphemeralContainer, PodSecurityContext};
 
-use crate::error::{Error, NamedOnly};
+use crate::error::{Error, NamedOnly, Refused};
 use crate::model::Level;
 use crate::model::Profile;
 use crate::plan::pss::{pod_violations, violations};
@@ -22,6 +22,15 @@ pub(crate) struct RefusalFacts {
     pub(crate) level: Option<Level>,
     /// The server's message, shown (never parsed) when nothing structured explains it.
     pub(crate) message: String,
+}
+
+/// The API server's message of a refused write, verbatim (it names the policy or webhook that
+/// refused it), else the error's own text. Pure.
+pub(crate) fn server_message(err: &Error) -> String {
+    match err {
+        Error::Forbidden { message, .. } if !message.is_empty() => message.clone(),
+        e => e.to_string(),
+    }
 }
 
 /// Turns the facts into the error to show. `container_for(profile)` builds our debug container
@@ -41,6 +50,7 @@ pub(crate) fn explain_forbidden(
                     verb,
                     resource,
                     scope,
+                    message,
                     ..
                 },
                 Some(only),
@@ -49,6 +59,7 @@ pub(crate) fn explain_forbidden(
                 resource,
                 scope,
                 only: Some(Box::new(only.clone())),
+                message,
             },
             (e, _) => e,
         };
@@ -91,11 +102,15 @@ pub(crate) fn explain_forbidden(
         return Error::AdmissionRefused {
             message: format!("{} (or RBAC: {rbac_error})", facts.message),
             possible_rules: possible,
+            refused: Refused::DebugContainer,
+            or_validation: false,
         };
     }
     Error::AdmissionRefused {
         message: facts.message.clone(),
         possible_rules: Vec::new(),
+        refused: Refused::DebugContainer,
+        or_validation: false,
     }
 }
 
@@ -139,6 +154,8 @@ pub(crate) fn explain_create_refusal(
                 return Error::AdmissionRefused {
                     message: format!("{} (or RBAC: {rbac_error})", facts.message),
                     possible_rules: possible,
+                    refused: Refused::Pod,
+                    or_validation: false,
                 };
             }
             return rbac_error;
@@ -146,6 +163,8 @@ pub(crate) fn explain_create_refusal(
         return Error::AdmissionRefused {
             message: facts.message.clone(),
             possible_rules: Vec::new(),
+            refused: Refused::Pod,
+            or_validation: false,
         };
     };
     let rules = pod_violations(level, &ours);
@@ -153,6 +172,8 @@ pub(crate) fn explain_create_refusal(
         return Error::AdmissionRefused {
             message: facts.message.clone(),
             possible_rules: Vec::new(),
+            refused: Refused::Pod,
+            or_validation: false,
         };
     }
     let fix = match created {
@@ -254,6 +275,7 @@ mod tests {
             resource: "pods/ephemeralcontainers",
             scope: Scope::default(),
             only: None,
+            message: String::new(),
         }
     }
 
@@ -435,6 +457,43 @@ mod tests {
             matches!(e, Error::AdmissionRefused { ref possible_rules, .. } if possible_rules.is_empty())
         );
         assert!(e.to_string().contains("denied by policy X"));
+        // No Pod Security level at all (a namespace without the label): the same.
+        let e = explain(
+            RefusalFacts {
+                rbac_allows: Some(true),
+                message: "admission webhook \"deny.example.com\" denied the request: no".into(),
+                ..RefusalFacts::default()
+            },
+            Profile::General,
+        );
+        assert_eq!(
+            e.to_string(),
+            "admission refused the debug container: admission webhook \"deny.example.com\" denied the request: no"
+        );
+        assert!(
+            e.hint()
+                .unwrap()
+                .contains("Ephemeral containers cannot carry resources")
+        );
+    }
+
+    #[test]
+    fn the_servers_message_is_shown_when_there_is_one() {
+        let with = |message: &str| Error::Forbidden {
+            verb: "patch",
+            resource: "pods/ephemeralcontainers",
+            scope: Scope::default(),
+            only: None,
+            message: message.into(),
+        };
+        assert_eq!(
+            server_message(&with("admission webhook \"w\" denied the request")),
+            "admission webhook \"w\" denied the request"
+        );
+        assert_eq!(
+            server_message(&with("")),
+            "forbidden: cannot patch pods/ephemeralcontainers in namespace \"\""
+        );
     }
 
     #[test]
@@ -471,6 +530,7 @@ mod tests {
             resource: "pods",
             scope: Scope::default(),
             only: None,
+            message: String::new(),
         };
         let facts = |level| RefusalFacts {
             rbac_allows: Some(true),

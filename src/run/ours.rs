@@ -104,7 +104,11 @@ pub(crate) async fn create(
             Ok(stored)
         }
         Err(err @ Error::Forbidden { .. }) => {
-            let facts = crate::api::reviews::create_refusal_facts(cluster, err.to_string()).await;
+            let facts = crate::api::reviews::create_refusal_facts(
+                cluster,
+                crate::plan::refusal::server_message(&err),
+            )
+            .await;
             // A node pod refused by Pod Security: name namespaces that would take it.
             let privileged = match created {
                 Created::Node { .. } if facts.level.is_some() => {
@@ -140,6 +144,7 @@ pub(crate) async fn check_delete(cluster: &Cluster) -> Result<(), Error> {
             resource: "pods",
             scope: cluster.scope(),
             only: None,
+            message: String::new(),
         });
     }
     Ok(())

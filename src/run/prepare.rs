@@ -196,9 +196,14 @@ pub(crate) async fn prepare_in(
     let mode = mode_for(options);
     let mut watch = opened.unwrap_or_else(|| PodWatch::new(cluster, pod));
     let mut random = |n| rand::random_range(0..n);
-    // A PATCH, its refusal explained from structured data (RBAC, Pod Security, admission).
+    // A PATCH, its refusal explained from structured data (RBAC, Pod Security, admission),
+    // and what was stored compared with what was asked (mutating admission), before any wait.
     let add = async |container: &EphemeralContainer, write, probed: &Probed| {
-        match crate::api::patch::add_debug_container(cluster, &pod_name, container, write).await {
+        let stored = match crate::api::patch::add_debug_container(
+            cluster, &pod_name, container, write,
+        )
+        .await
+        {
             Err(err @ Error::Forbidden { .. }) => {
                 let container_for = |profile| {
                     let mut dc = options.container.clone();
@@ -211,7 +216,14 @@ pub(crate) async fn prepare_in(
                 Err(explain_patch_refusal(cluster, pod, options, err, &container_for).await)
             }
             other => other,
+        }?;
+        let checked = crate::plan::stored::check(container, &stored)?;
+        if write == crate::api::patch::Write::Persist {
+            for n in &checked.notices {
+                printer.status(n);
+            }
         }
+        Ok::<_, Error>((stored, checked.container))
     };
     let probe_name;
     if crate::plan::container::build(&input("-", mode, probed.clone()))?.needs_probe {
@@ -239,7 +251,7 @@ pub(crate) async fn prepare_in(
             "The target's user is neither in the pod spec nor reported by the runtime: reading it with a short-lived container {probe_name} (once per pod)"
         ));
         let probe = crate::plan::container::probe_container(&probe_input);
-        let stored = add(&probe, crate::api::patch::Write::Persist, &Probed::NotYet).await?;
+        let (stored, _) = add(&probe, crate::api::patch::Write::Persist, &Probed::NotYet).await?;
         watch.observe(&stored);
         probed = Box::pin(probe_target_user(
             &mut watch,
@@ -259,7 +271,9 @@ pub(crate) async fn prepare_in(
     for n in &built.notes {
         printer.status(n);
     }
-    let stored = add(&built.container, crate::api::patch::Write::Persist, &probed).await?;
+    let (stored, ours) = add(&built.container, crate::api::patch::Write::Persist, &probed).await?;
+    // The image that runs: admission may have rewritten it (a registry mirror), said above.
+    let image = ours.image.as_deref().unwrap_or(image.as_str());
     let kept = match mode {
         crate::plan::container::Mode::KeepAlive => {
             format!(
@@ -355,8 +369,12 @@ async fn explain_patch_refusal(
     container_for: &dyn Fn(crate::model::Profile) -> Result<EphemeralContainer, Error>,
 ) -> Error {
     let pod_name = pod.name_any();
-    let facts =
-        crate::api::reviews::refusal_facts(cluster, &pod_name, rbac_error.to_string()).await;
+    let facts = crate::api::reviews::refusal_facts(
+        cluster,
+        &pod_name,
+        crate::plan::refusal::server_message(&rbac_error),
+    )
+    .await;
     crate::plan::refusal::explain_forbidden(
         &facts,
         options.container.profile,

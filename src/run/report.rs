@@ -360,6 +360,7 @@ mod tests {
                 resource: "pods/ephemeralcontainers",
                 scope: crate::error::Scope::default(),
                 only: None,
+                message: String::new(),
             },
         ));
         assert_eq!(f["error"]["reason"], "Forbidden");
