@@ -3,6 +3,7 @@
 //! what the person would see. Run by `tests/run.sh`, which starts the cluster; without it every
 //! test here fails.
 
+mod admission;
 mod bad_input;
 mod completion;
 mod copy;
