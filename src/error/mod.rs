@@ -538,10 +538,11 @@ impl Error {
             Error::AdmissionRefused {
                 possible_rules,
                 refused,
+                or_validation,
                 ..
             } => {
                 if possible_rules.is_empty() {
-                    admission_hint(*refused)
+                    admission_hint(*refused, *or_validation)
                 } else {
                     format!(
                         "if Pod Security refused it, the container breaks: {}; try --profile restricted (passes every level) or --profile baseline",
@@ -637,17 +638,23 @@ const OURS: &str =
     "named debugger-* unless -c names them, with the env variable DISTROLESS_DEBUG_VERSION";
 
 /// What to ask for when an admission policy or webhook refused a debug container or a pod.
-fn admission_hint(refused: Refused) -> String {
+/// `or_validation`: the Status could not tell admission from validation.
+fn admission_hint(refused: Refused, or_validation: bool) -> String {
+    let who = if or_validation {
+        "the message says what refused it: an admission policy or webhook of the cluster (it names it), or the validation of the spec (it names a field)"
+    } else {
+        "an admission policy or webhook of the cluster refused it (the message names it)"
+    };
     match refused {
         Refused::DebugContainer => format!(
-            "a validating admission policy or webhook of the cluster refused it (the message names it). \
+            "{who}.\n\
 Ephemeral containers cannot carry resources (requests or limits: the API refuses them there), so a policy that requires them never admits one.\n\
 Ask the platform team for an exception for ephemeral containers (the pods/ephemeralcontainers subresource), or for this plugin's debug containers ({OURS});\n\
 or debug a copy of the pod with --copy: a new pod, whose containers can carry resources (a LimitRange's defaults; --custom sets the toolbox's)"
         ),
-        Refused::Pod => {
-            "an admission policy or webhook of the cluster refused it (the message names it): ask the platform team for an exception for this plugin's pods (label distroless-debug/mode)".to_owned()
-        }
+        Refused::Pod => format!(
+            "{who}: ask the platform team for an exception for this plugin's pods (label distroless-debug/mode)"
+        ),
     }
 }
 

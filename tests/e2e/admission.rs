@@ -593,6 +593,7 @@ fn a_validating_webhook_refusal_names_the_webhook_and_what_to_ask_for() {
         !out.status.success() && text(&out.stderr).contains(&name)
     });
 
+    let asked_before = server.reviews();
     let (code, stdout, stderr) = debug(&ns.name);
     assert_eq!(code, Some(1), "stderr:\n{stderr}");
     assert_eq!(stdout, "");
@@ -606,7 +607,7 @@ fn a_validating_webhook_refusal_names_the_webhook_and_what_to_ask_for() {
     );
     assert_refusal_hint(&hint, &stderr);
     assert!(ephemeral_names(&ns.name).is_empty());
-    assert!(server.reviews() >= 2, "the webhook was asked");
+    assert!(server.reviews() > asked_before, "the webhook was asked");
 }
 
 #[test]
