@@ -13,7 +13,7 @@
 //!   [`Error::ContainerRewritten`] naming the fields;
 //! - anything else the plugin set (the image, as a registry mirror rewrites it; the security
 //!   context; `--env` values; stdin, TTY, the pull policy, the termination message policy): a
-//!   notice on stderr, and the session goes on with what was stored.
+//!   warning on stderr (shown with -q too), and the session goes on with what was stored.
 
 use k8s_openapi::api::core::v1::{EnvVar, EphemeralContainer, Pod};
 use kube::ResourceExt;

@@ -219,8 +219,9 @@ pub(crate) async fn prepare_in(
         }?;
         let checked = crate::plan::stored::check(container, &stored)?;
         if write == crate::api::patch::Write::Persist {
+            // Warnings, not status lines: what runs is not what was asked, -q or not.
             for n in &checked.notices {
-                printer.status(n);
+                printer.warn(n);
             }
         }
         Ok::<_, Error>((stored, checked.container))

@@ -720,7 +720,7 @@ fn an_image_rewritten_by_a_mutating_webhook_is_said_and_the_session_goes_on() {
     let names = ephemeral_names(&ns.name);
     assert_eq!(names.len(), 1, "{names:?}");
     let notice = format!(
-        "admission changed the image of debug container {} to {mirror} (asked for {}), as a registry mirror does; going on with it",
+        "warning: admission changed the image of debug container {} to {mirror} (asked for {}), as a registry mirror does; going on with it",
         names[0],
         cluster().toolbox_image
     );
