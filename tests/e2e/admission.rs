@@ -71,7 +71,15 @@ impl Drop for ClusterObject {
 /// A namespace with the target pod `app`, labelled so that only this test's admission objects
 /// apply to it; returns it and the label's value.
 fn scoped_namespace(prefix: &str) -> (Namespace, String) {
+    scoped_namespace_with(prefix, "")
+}
+
+/// [`scoped_namespace`], with `before_pod` (YAML for the namespace) applied before the pod.
+fn scoped_namespace_with(prefix: &str, before_pod: &str) -> (Namespace, String) {
     let ns = Namespace::new(prefix, None);
+    if !before_pod.is_empty() {
+        cluster().apply(&before_pod.replace("NAMESPACE", &ns.name));
+    }
     let value = ns.name.clone();
     cluster().kubectl_ok(
         &[
@@ -211,7 +219,22 @@ fn assert_refusal_hint(hint: &str, stderr: &str) {
 
 #[test]
 fn a_validating_admission_policy_refusal_names_the_policy_and_what_to_ask_for() {
-    let (ns, scope) = scoped_namespace("vap");
+    // Default limits for every container of a new pod, as a namespace under a resource-limits
+    // policy has: the target gets them, and so would a copy of it.
+    let (ns, scope) = scoped_namespace_with(
+        "vap",
+        r"apiVersion: v1
+kind: LimitRange
+metadata:
+  name: defaults
+  namespace: NAMESPACE
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 200m, memory: 128Mi}
+    defaultRequest: {cpu: 10m, memory: 16Mi}
+",
+    );
     let policy = unique("require-limits");
     let c = cluster();
     let _policy = ClusterObject::apply(
@@ -232,8 +255,15 @@ spec:
       apiVersions: ["v1"]
       operations: ["UPDATE"]
       resources: ["pods/ephemeralcontainers"]
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["pods"]
+  variables:
+  - name: limited
+    expression: "[object.spec.containers, has(object.spec.initContainers) ? object.spec.initContainers : [], has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : []].all(l, l.all(c, has(c.resources) && has(c.resources.limits)))"
   validations:
-  - expression: "object.spec.ephemeralContainers.all(c, has(c.resources) && has(c.resources.limits))"
+  - expression: "variables.limited"
     message: "every container must set resources.limits"
 "#
         ),
@@ -273,6 +303,21 @@ spec:
     assert_refusal_hint(&hint, &stderr);
     assert!(!stderr.contains("Added debug container"), "{stderr}");
     assert!(ephemeral_names(&ns.name).is_empty());
+
+    // The way out the hint names: a copy of the pod, whose containers get the namespace's
+    // default limits, passes the same policy.
+    let out = run_plugin(
+        &[
+            "-n", &ns.name, "pod/app", "--copy", "--", "echo", "admitted",
+        ],
+        &plugin_env(),
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).as_str()),
+        (Some(0), "admitted\n"),
+        "stderr:\n{}",
+        text(&out.stderr)
+    );
 
     // The same policy answering 403 Forbidden (its validation's reason): RBAC allows the PATCH
     // and Pod Security enforces nothing here, so it is admission for sure.
