@@ -650,7 +650,7 @@ fn admission_hint(refused: Refused, or_validation: bool) -> String {
             "{who}.\n\
 Ephemeral containers cannot carry resources (requests or limits: the API refuses them there), so a policy that requires them never admits one.\n\
 Ask the platform team for an exception for ephemeral containers (the pods/ephemeralcontainers subresource), or for this plugin's debug containers ({OURS});\n\
-or debug a copy of the pod with --copy: a new pod, whose containers can carry resources (a LimitRange's defaults; --custom sets the toolbox's)"
+or debug a copy of the pod with --copy: a new pod, whose containers can carry resources (a LimitRange's defaults)"
         ),
         Refused::Pod => format!(
             "{who}: ask the platform team for an exception for this plugin's pods (label distroless-debug/mode)"
