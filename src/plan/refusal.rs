@@ -613,6 +613,21 @@ mod tests {
             &|p| Ok(pod_with(false, p, p)),
             create(),
         );
-        assert!(matches!(e, Error::AdmissionRefused { .. }));
+        assert!(matches!(
+            e,
+            Error::AdmissionRefused {
+                refused: Refused::Pod,
+                or_validation: false,
+                ..
+            }
+        ));
+        assert!(
+            e.to_string().starts_with("admission refused the pod: "),
+            "{e}"
+        );
+        assert!(
+            e.hint().unwrap().contains("label distroless-debug/mode"),
+            "{e:?}"
+        );
     }
 }

@@ -8,7 +8,8 @@
 //! UPDATE of `pods/ephemeralcontainers` in the test's own namespace (a label only it has), so
 //! the tests that run at the same time are never affected; the webhooks fail open
 //! (`failurePolicy: Ignore`), so a dead test server blocks nothing; the cluster-scoped objects
-//! have names unique to the run and are deleted when the test ends, even on a panic.
+//! have names unique to the run and are deleted when the test ends, even on a panic (one left
+//! by a killed run matches only its namespace, which is gone, and fails open).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
