@@ -109,3 +109,12 @@ impl PullPolicy {
         }
     }
 }
+
+/// What a pod gives the kubelet to pull an image with: the names of its `imagePullSecrets`
+/// (an ephemeral container pulls with these only) and its service account (whose
+/// `imagePullSecrets` a new pod naming none of its own gets at admission).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodPull {
+    pub secrets: Vec<String>,
+    pub service_account: Option<String>,
+}

@@ -21,7 +21,8 @@ pub(crate) enum EventsFrom {
 }
 
 /// Resolves when the kubelet's events say ephemeral container `name` started or failed,
-/// passing the pull's progress to `progress` on the way. One watch on events, narrowed by a field selector to that
+/// passing the pull's progress to `progress` on the way (the event's text, and whether a pull
+/// is under way after it). One watch on events, narrowed by a field selector to that
 /// container: from the PATCH's resourceVersion ([`EventsFrom::Patch`]), else with the events
 /// that exist first. Never resolves when events cannot be watched (any error, e.g. no `watch
 /// events` permission) or say nothing decisive: the pod status then decides. Nothing here fails
@@ -31,7 +32,7 @@ pub(crate) async fn container_events(
     pod: &Pod,
     name: &str,
     from: EventsFrom,
-    progress: &dyn Fn(&str),
+    progress: &dyn Fn(&str, bool),
 ) -> ContainerEvent {
     let (Some(uid), Some(rv)) = (
         pod.metadata.uid.as_deref(),
@@ -56,7 +57,7 @@ pub(crate) async fn container_events(
                     Ok(Some(WatchEvent::Added(e) | WatchEvent::Modified(e))) => {
                         let (settled, text) = seen.fold(&e, uid, name);
                         if let Some(text) = text {
-                            progress(&text);
+                            progress(&text, seen.pulling());
                         }
                         if let Some(settled) = settled {
                             return settled;

@@ -15,11 +15,12 @@
 
 use std::time::Duration;
 
-use crate::model::{Level, Profile};
+use crate::model::{Level, PodPull, Profile};
 
 mod classify;
 mod cp;
 mod kubeconfig;
+mod pull;
 
 pub(crate) use classify::{ApiCall, api_status, classify};
 pub use cp::{CpError, InPod};
@@ -249,6 +250,8 @@ pub enum Error {
         reason: String,
         message: String,
         image: String,
+        /// What the pod pulls with (an ephemeral container has nothing of its own).
+        pull: Box<PodPull>,
     },
 
     #[error("pod {pod:?} was deleted")]
@@ -559,8 +562,14 @@ impl Error {
             Error::Unauthorized => {
                 "your credentials expired or are wrong: log in again, or check the user with --user/--context".to_owned()
             }
-            Error::ContainerStart { reason, .. } => match reason.as_str() {
-                "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
+            Error::ContainerStart {
+                reason,
+                image,
+                pull,
+                ..
+            } => match reason.as_str() {
+                "ErrImagePull" | "ImagePullBackOff" => pull::pull_failed_hint(image, pull),
+                "InvalidImageName" | "ErrImageNeverPull" => {
                     "check the image name and tag and that the node can pull it (the pod's imagePullSecrets apply); choose another with --image or KUBECTL_DISTROLESS_DEBUG_IMAGE".to_owned()
                 }
                 "CreateContainerConfigError" => {

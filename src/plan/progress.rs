@@ -6,6 +6,7 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::api::WatchEvent;
 
+use crate::model::PodPull;
 use crate::plan::holder::HOLDER_INIT;
 
 /// Waiting reasons that will not resolve by themselves.
@@ -50,6 +51,24 @@ pub(crate) fn ephemeral_status<'a>(pod: &'a Pod, name: &str) -> Option<&'a Conta
         .as_ref()
         .and_then(|s| s.ephemeral_container_statuses.as_ref())
         .and_then(|all| all.iter().find(|c| c.name == name))
+}
+
+/// What the kubelet pulls an ephemeral container's image of `pod` with: the pod's
+/// `imagePullSecrets` and service account. Pure.
+pub(crate) fn pod_pull(pod: &Pod) -> PodPull {
+    let spec = pod.spec.as_ref();
+    PodPull {
+        secrets: spec
+            .and_then(|s| s.image_pull_secrets.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|r| r.name.clone())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        service_account: spec
+            .and_then(|s| s.service_account_name.clone())
+            .filter(|n| !n.is_empty()),
+    }
 }
 
 /// Classifies one observation. Pure.
@@ -287,6 +306,11 @@ pub(crate) struct EventsSeen {
 }
 
 impl EventsSeen {
+    /// A pull is under way: the kubelet said `Pulling` and neither `Pulled` nor a failure yet.
+    pub(crate) fn pulling(&self) -> bool {
+        self.pulling
+    }
+
     /// Folds in `event` if it is about ephemeral container `name` of the pod with `uid`
     /// (checked again on our side, whatever the server's field selector did); returns what it
     /// settles, and the progress text to show for it, if any. Pure.
@@ -339,6 +363,19 @@ impl EventsSeen {
             _ => (None, None),
         }
     }
+}
+
+/// The progress line drawn over itself on a terminal while the kubelet pulls the image: the
+/// kubelet reports no bytes until the pull is done (its `Pulled` event gives the size), so
+/// the time it has taken so far. Pure.
+pub(crate) fn pull_line(name: &str, image: &str, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs();
+    let took = if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    };
+    format!("Waiting for {name}: the kubelet is pulling {image} ({took} so far)")
 }
 
 /// The annotation of the bookmark that ends the initial events of a `sendInitialEvents` watch.
@@ -638,6 +675,80 @@ mod tests {
                 (Some(ContainerEvent::Failed { reason: ref r, .. }), None) if r == reason
             ));
         }
+    }
+
+    #[test]
+    fn a_pull_is_under_way_from_pulling_to_pulled() {
+        use k8s_openapi::api::core::v1::ObjectReference;
+        let event = |uid: &str, path: &str, reason: &str, message: &str| Event {
+            involved_object: ObjectReference {
+                uid: Some(uid.into()),
+                field_path: Some(path.into()),
+                ..ObjectReference::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            ..Event::default()
+        };
+        let ours = "spec.ephemeralContainers{debugger-x}";
+        let mut seen = EventsSeen::default();
+        assert!(!seen.pulling());
+        seen.fold(
+            &event("u-1", ours, "Pulling", "Pulling image \"t:1\""),
+            "u-1",
+            "debugger-x",
+        );
+        assert!(seen.pulling());
+        // Another container's events change nothing.
+        seen.fold(
+            &event("u-1", "spec.containers{app}", "Pulled", "done"),
+            "u-1",
+            "debugger-x",
+        );
+        assert!(seen.pulling());
+        seen.fold(
+            &event("u-1", ours, "Pulled", "Successfully pulled"),
+            "u-1",
+            "debugger-x",
+        );
+        assert!(!seen.pulling());
+    }
+
+    #[test]
+    fn the_pull_line_counts_seconds_then_minutes() {
+        use std::time::Duration;
+        assert_eq!(
+            pull_line("debugger-x", "r:5000/t:1", Duration::from_millis(12_900)),
+            "Waiting for debugger-x: the kubelet is pulling r:5000/t:1 (12s so far)"
+        );
+        assert_eq!(
+            pull_line("d", "t:1", Duration::from_secs(125)),
+            "Waiting for d: the kubelet is pulling t:1 (2m05s so far)"
+        );
+    }
+
+    #[test]
+    fn pod_pull_reads_the_pods_secrets_and_service_account() {
+        use k8s_openapi::api::core::v1::LocalObjectReference;
+        let mut p = pod("api").container("app").build();
+        assert_eq!(pod_pull(&p), PodPull::default());
+        let spec = p.spec.as_mut().unwrap();
+        spec.image_pull_secrets = Some(vec![
+            LocalObjectReference {
+                name: "regcred".into(),
+            },
+            LocalObjectReference {
+                name: String::new(),
+            },
+        ]);
+        spec.service_account_name = Some("api".into());
+        assert_eq!(
+            pod_pull(&p),
+            PodPull {
+                secrets: vec!["regcred".into()],
+                service_account: Some("api".into()),
+            }
+        );
     }
 
     #[test]

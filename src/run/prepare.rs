@@ -327,6 +327,7 @@ async fn probe_target_user(
             reason,
             message,
             image: image.clone(),
+            pull: Box::new(crate::plan::progress::pod_pull(p)),
         })),
         Progress::PodEnded { phase } => Some(Err(Error::PodNotRunning {
             pod: pod_name.clone(),
@@ -359,6 +360,7 @@ fn keep_alive_ended(container: String, exit_code: i32, image: &str) -> Error {
         reason: "Exited".to_owned(),
         message: format!("the keep-alive process ended at once with exit code {exit_code}"),
         image: image.to_owned(),
+        pull: Box::default(),
     }
 }
 

@@ -9,7 +9,9 @@
 //! message (kubernetes#108135: `kubectl debug` waits forever on ErrImagePull).
 
 use kube::ResourceExt;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -18,7 +20,9 @@ use crate::api::watch::PodWatch;
 use crate::connect::Cluster;
 use crate::error::Error;
 use crate::output::Printer;
-use crate::plan::progress::{ContainerEvent, Progress, Started, describe_waiting, progress};
+use crate::plan::progress::{
+    ContainerEvent, Progress, Started, describe_waiting, pod_pull, progress, pull_line,
+};
 
 /// Watches until the container runs or ends. `watch` is the pod's watch, its latest object the
 /// PATCH response ([`EventsFrom::Patch`]) or the pod read (a kept container still starting); it
@@ -47,7 +51,48 @@ pub(crate) async fn until_started(
     let pod = &pod;
     let pod_name = pod.name_any();
     let mut last: Option<String> = None;
-    let show = |text: &str| printer.status(&format!("Waiting for {name}: {text}"));
+    // While the kubelet pulls (its `Pulling` event, until `Pulled`), a line on a terminal
+    // counts the time, drawn over itself every second (nothing on a pipe or with -q): since
+    // when, and whether it is drawn (then erased before any other line).
+    let pull_since: Mutex<Option<Instant>> = Mutex::new(None);
+    let drawn = AtomicBool::new(false);
+    let show = |text: &str| {
+        if drawn.swap(false, Ordering::Relaxed) {
+            printer.progress_done();
+        }
+        printer.status(&format!("Waiting for {name}: {text}"));
+    };
+    let draw = |since: Instant| {
+        printer.progress(&pull_line(name, image, since.elapsed()));
+        drawn.store(true, Ordering::Relaxed);
+    };
+    let on_event = |text: &str, pulling: bool| {
+        let since = {
+            let mut since = pull_since.lock().unwrap_or_else(PoisonError::into_inner);
+            if !pulling {
+                *since = None;
+            } else if since.is_none() {
+                *since = Some(Instant::now());
+            }
+            *since
+        };
+        show(text);
+        // At once below the kubelet's line, then every second.
+        if let Some(since) = since {
+            draw(since);
+        }
+    };
+    let ticker = async {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            let since = *pull_since.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(since) = since {
+                draw(since);
+            }
+        }
+    };
     let work = async {
         let status = watch.until(|p| match step(p, &pod_name, name, image) {
             Step::Done(r) => Some(r),
@@ -62,7 +107,8 @@ pub(crate) async fn until_started(
         tokio::select! {
             biased;
             r = status => r,
-            event = container_events(cluster, pod, name, events_from, &show) => match event {
+            () = ticker => unreachable!("the ticker never ends"),
+            event = container_events(cluster, pod, name, events_from, &on_event) => match event {
                 ContainerEvent::Started => {
                     tracing::debug!(container = name, "the kubelet's Started event came first");
                     Ok(Started::Running)
@@ -72,11 +118,16 @@ pub(crate) async fn until_started(
                     reason,
                     message,
                     image: image.to_owned(),
+                    pull: Box::new(pod_pull(pod)),
                 }),
             }
         }
     };
-    match tokio::time::timeout(timeout, work).await {
+    let outcome = tokio::time::timeout(timeout, work).await;
+    if drawn.load(Ordering::Relaxed) {
+        printer.progress_done();
+    }
+    match outcome {
         Ok(r) => r.map(|started| (started, watch)),
         Err(_) => Err(Error::Timeout {
             what: format!("debug container {name:?} to start"),
@@ -105,6 +156,7 @@ fn step(observed: &Pod, pod_name: &str, name: &str, image: &str) -> Step {
             reason,
             message,
             image: image.to_owned(),
+            pull: Box::new(pod_pull(observed)),
         })),
         Progress::PodEnded { phase } => Step::Done(Err(Error::PodNotRunning {
             pod: pod_name.to_owned(),
