@@ -37,6 +37,16 @@ kubeconfig=$(tests/cluster/up.sh)
 . tests/images/images.env
 export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TARGET_IMAGE \
   DD_MISSING_IMAGE DD_PAUSE_IMAGE
+# The registry tests: the images pushed there (images.env), the credentials of the registry
+# behind auth (DD_REGISTRY_USER, DD_REGISTRY_PASSWORD; made by up.sh), and containerd's socket
+# and crictl, with which they remove an image from the node before pulling it.
+set -a
+# shellcheck source=/dev/null
+. "$DD_REGISTRY_DIR/auth.env"
+set +a
+export DD_REGISTRY DD_REGISTRY_AUTH DD_REGISTRY_TOOLBOX_IMAGE DD_REGISTRY_BIG_IMAGE \
+  DD_PRIVATE_TOOLBOX_IMAGE DD_PRIVATE_UNPULLED_IMAGE DD_CONTAINERD_SOCK
+export DD_CRICTL="$CRICTL_BIN/crictl"
 echo "== tests" >&2
 # The end-to-end tests spend their time waiting on the cluster, not on the CPU: four at a time
 # on two cores (cargo's default is one per core).

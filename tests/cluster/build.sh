@@ -5,6 +5,8 @@
 #   containerd  github.com/containerd/containerd/v2  containerd-$CONTAINERD_VERSION/bin
 #               (containerd, containerd-shim-runc-v2, ctr; unless the configuration says debian)
 #   runc        github.com/opencontainers/runc       runc-$RUNC_VERSION/bin (unless debian)
+#   registry    github.com/distribution/distribution/v3  registry-$REGISTRY_VERSION/bin
+#   crictl      sigs.k8s.io/cri-tools                crictl-$CRICTL_VERSION/bin
 #   Kubernetes  k8s.io/kubernetes                    k8s-$K8S_VERSION/bin
 # Idempotent: a cached build is reused as it is.
 #
@@ -91,6 +93,25 @@ if [ "$RUNC_VERSION" != debian ]; then
     CGO_ENABLED=1 go_install "$(dirname "$RUNC_BIN")" "runc $RUNC_VERSION" \
       -tags seccomp -ldflags "-s -w" "github.com/opencontainers/runc@$RUNC_VERSION"
   fi
+fi
+
+# The image registry of the pull tests (up.sh runs two on loopback), the Go module's own
+# command: its go.mod replaces nothing.
+if [ -x "$REGISTRY_BIN/registry" ]; then
+  echo "registry $REGISTRY_VERSION: cached in $REGISTRY_BIN"
+else
+  CGO_ENABLED=0 go_install "$(dirname "$REGISTRY_BIN")" "registry $REGISTRY_VERSION" \
+    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+fi
+
+# crictl: the registry tests remove images from the node through the runtime's CRI.
+if [ -x "$CRICTL_BIN/crictl" ]; then
+  echo "crictl $CRICTL_VERSION: cached in $CRICTL_BIN"
+else
+  CGO_ENABLED=0 go_install "$(dirname "$CRICTL_BIN")" "crictl $CRICTL_VERSION" \
+    -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 
 out="$cache/k8s-$K8S_VERSION"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stops the local test cluster and leaves nothing behind: every process it started is ended by
 # PID (containers and their shims included), mounts under the cluster directory, the pods'
-# network namespaces, the bridge and the pod cgroups are removed. Certificates and cached
-# binaries stay, so the next start is fast; `down.sh --purge` removes the cluster directory too.
+# network namespaces, the bridge and the pod cgroups are removed. Certificates, cached
+# binaries and the image registries' storage stay, so the next start is fast; `down.sh --purge` removes the cluster directory too.
 # DD_CONFIG picks the configuration (versions.env), as for up.sh: each stops its own cluster.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +48,8 @@ fi
 stop_pid containerd
 stop_pid kube-apiserver
 stop_pid etcd
+stop_pid registry
+stop_pid registry-auth
 
 # Shims outlive containerd by design: end the ones that belong to this cluster.
 for pid in $(pgrep -f "containerd-shim.*$DD_CONTAINERD_SOCK" 2>/dev/null); do

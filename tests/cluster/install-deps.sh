@@ -5,6 +5,8 @@ set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins umoci skopeo busybox-static
   strace tcpdump iptables iproute2 openssl curl musl-tools procps psmisc git python3 binutils
   tmux time file
+  # htpasswd -B: the bcrypt password file of the test registry behind auth (up.sh).
+  apache2-utils
   # runc built from Go (configurations that do not use Debian's) links libseccomp through cgo.
   libseccomp-dev pkg-config
   # The toolbox images of tests/images/build.sh copy the host's programs with their

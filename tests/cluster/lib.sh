@@ -18,6 +18,8 @@ else
 fi
 K8S_BIN="$DD_CACHE/k8s-$K8S_VERSION/bin"
 ETCD_BIN="$DD_CACHE/etcd-$ETCD_VERSION/bin"
+REGISTRY_BIN="$DD_CACHE/registry-$REGISTRY_VERSION/bin"
+CRICTL_BIN="$DD_CACHE/crictl-$CRICTL_VERSION/bin"
 # containerd (with its shim and ctr) and runc: Debian's on PATH, or built by build.sh and put
 # first on PATH here, so that up.sh, down.sh and import.sh run the configuration's binaries,
 # and containerd finds the configuration's shim (containerd looks the shim up on PATH).
@@ -43,6 +45,14 @@ DD_NODE_NAME=localhost
 DD_APISERVER_PORT=${DD_APISERVER_PORT:-16443}
 DD_ETCD_PORT=12379
 DD_ETCD_PEER_PORT=12380
+# Two image registries on loopback (addresses in images.env), TLS with a certificate of the
+# cluster's CA (containerd trusts them through certs.d hosts files): one open to all, one
+# behind htpasswd auth (user and password in $DD_REGISTRY_DIR/auth.env). distribution's auth
+# is registry-wide, hence two processes.
+# shellcheck source=tests/images/images.env
+. "$cluster_here/../images/images.env"
+DD_REGISTRY_PORT=${DD_REGISTRY##*:}
+DD_REGISTRY_AUTH_PORT=${DD_REGISTRY_AUTH##*:}
 DD_BRIDGE=ddcni0
 DD_POD_CIDR=10.244.0.0/16
 # Pods the node takes (the benchmark's 1,000-pod memory row needs DD_MAX_PODS=1100).
@@ -55,6 +65,7 @@ DD_CONTAINERD_SOCK="$DD_CLUSTER_DIR/run/containerd.sock"
 DD_KUBECONFIG="$DD_CLUSTER_DIR/admin.kubeconfig"
 DD_LOGS="$DD_CLUSTER_DIR/logs"
 DD_PIDS="$DD_CLUSTER_DIR/pids"
+DD_REGISTRY_DIR="$DD_CLUSTER_DIR/registry"
 
 dd_log() { printf '[cluster] %s\n' "$*" >&2; }
 
@@ -79,6 +90,8 @@ dd_versions() {
     dd_log "  runc         $RUNC_VERSION (Go module github.com/opencontainers/runc)"
   fi
   dd_log "  CNI plugins  $(dd_deb_version containernetworking-plugins) (Debian)"
+  dd_log "  registry     $REGISTRY_VERSION (Go module github.com/distribution/distribution/v3)"
+  dd_log "  crictl       $CRICTL_VERSION (Go module sigs.k8s.io/cri-tools)"
 }
 
 dd_kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$DD_KUBECONFIG" "$@"; }
@@ -110,10 +123,10 @@ dd_listener() {
 }
 
 # What is left of a test cluster on this machine, of any configuration: listeners on the fixed
-# ports, the bridge, processes in the kubepods cgroups, containerd shims. Empty after down.sh.
+# ports (the registries' included), the bridge, processes in the kubepods cgroups, containerd shims. Empty after down.sh.
 dd_leftovers() {
   local port holder procs
-  for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250; do
+  for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250 "$DD_REGISTRY_PORT" "$DD_REGISTRY_AUTH_PORT"; do
     holder=$(dd_listener "$port")
     [ -z "$holder" ] || printf 'port %s (%s); ' "$port" "$holder"
   done

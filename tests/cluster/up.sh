@@ -27,8 +27,20 @@ trap on_error ERR
 apiserver_healthy() {
   [ -f "$DD_KUBECONFIG" ] && dd_kubectl get --raw /readyz >/dev/null 2>&1
 }
+# A registry answers its API's base endpoint over TLS with the cluster's CA: 200, or 401 behind
+# auth.
+registry_answers() { # port
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$DD_CLUSTER_DIR/pki/ca.crt" \
+    "https://127.0.0.1:$1/v2/") || return 1
+  [ "$code" = 200 ] || [ "$code" = 401 ]
+}
+registries_healthy() {
+  dd_pid_alive registry && dd_pid_alive registry-auth &&
+    registry_answers "$DD_REGISTRY_PORT" && registry_answers "$DD_REGISTRY_AUTH_PORT"
+}
 
-if dd_pid_alive kubelet && dd_pid_alive kube-apiserver && apiserver_healthy; then
+if dd_pid_alive kubelet && dd_pid_alive kube-apiserver && apiserver_healthy && registries_healthy; then
   dd_log "already running"
   echo "$DD_KUBECONFIG"
   exit 0
@@ -37,7 +49,7 @@ fi
 "$here/down.sh" >/dev/null 2>&1 || true
 # Another cluster (another configuration, or another cluster directory) holds the ports, the
 # bridge and the kubepods cgroups: starting beside it would break both. Say which one it is.
-for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250; do
+for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250 "$DD_REGISTRY_PORT" "$DD_REGISTRY_AUTH_PORT"; do
   holder=$(dd_listener "$port")
   if [ -n "$holder" ]; then
     dd_log "error: port $port is in use ($holder): another test cluster runs; stop it with" \
@@ -47,12 +59,14 @@ for port in "$DD_ETCD_PORT" "$DD_APISERVER_PORT" 10250; do
 done
 
 "$here/build.sh" >&2
-"$here/../images/build.sh" >&2
+images_dir=$("$here/../images/build.sh")
+big_image_layout=$("$here/../images/big.sh" "$images_dir")
 # shellcheck source=tests/images/images.env
 . "$here/../images/images.env"
 
 [ -x "$ETCD_BIN/etcd" ] || { echo "error: $ETCD_BIN/etcd is missing; run tests/cluster/build.sh" >&2; exit 1; }
-for tool in containerd containerd-shim-runc-v2 runc openssl ctr iptables; do
+[ -x "$REGISTRY_BIN/registry" ] || { echo "error: $REGISTRY_BIN/registry is missing; run tests/cluster/build.sh" >&2; exit 1; }
+for tool in containerd containerd-shim-runc-v2 runc openssl ctr iptables skopeo htpasswd; do
   command -v "$tool" >/dev/null || {
     echo "error: $tool is missing; run tests/cluster/install-deps.sh" >&2
     exit 1
@@ -67,7 +81,7 @@ runc_path=$(command -v runc)
 dd_log "binaries: containerd $containerd_version ($(command -v containerd)), runc" \
   "$(runc --version | sed -n 's/^runc version //p') ($runc_path)"
 
-mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids}
+mkdir -p "$DD_CLUSTER_DIR"/{pki,etcd,run,containerd,kubelet,cni/net.d,cni/ipam,logs,pids,registry}
 # containerd 2 migrates the metadata database of a root it opens to its own schema version,
 # which 1.6 was not written for: a root belongs to one containerd major version. Configurations have cluster directories
 # of their own; this catches a DD_CLUSTER_DIR shared by hand.
@@ -128,6 +142,7 @@ cert controller-manager "/CN=system:kube-controller-manager" "$client_ext"
 cert scheduler "/CN=system:kube-scheduler" "$client_ext"
 cert node "/O=system:nodes/CN=system:node:$DD_NODE_NAME" "$client_ext"
 for u in "${DD_TEST_USERS[@]}"; do cert "user-$u" "/CN=$u" "$client_ext"; done
+cert registry "/CN=distroless-debug-registry" "$(server_ext "IP:127.0.0.1")"
 chmod 600 "$pki"/*.key
 
 server="https://127.0.0.1:$DD_APISERVER_PORT"
@@ -195,6 +210,69 @@ start etcd "$ETCD_BIN/etcd" --name dd --data-dir "$DD_CLUSTER_DIR/etcd" \
   --unsafe-no-fsync --snapshot-count 10000
 wait_for etcd 30 curl -sf http://127.0.0.1:12381/health
 
+# --- image registries --------------------------------------------------------------------------
+# Two registries of distribution's on loopback, TLS with the certificate above: one open to all
+# ($DD_REGISTRY), one where every request needs the htpasswd user ($DD_REGISTRY_AUTH). Their
+# storage stays across restarts (down.sh --purge removes it), so the pushes below send only
+# what changed. Some test images are pushed there besides the direct import, and the big
+# toolbox only there: the node pulls them.
+reg=$DD_REGISTRY_DIR
+mkdir -p "$reg/certs"
+# skopeo's --dest-cert-dir: the CA that signs the registries' certificate.
+cp "$pki/ca.crt" "$reg/certs/ca.crt"
+if [ ! -f "$reg/auth.env" ] || [ ! -f "$reg/htpasswd" ]; then
+  password=$(openssl rand -hex 16)
+  printf '%s' "$password" | htpasswd -Bin dd-puller >"$reg/htpasswd" 2>/dev/null
+  printf 'DD_REGISTRY_USER=dd-puller\nDD_REGISTRY_PASSWORD=%s\n' "$password" >"$reg/auth.env"
+  chmod 600 "$reg/htpasswd" "$reg/auth.env"
+fi
+# shellcheck source=/dev/null
+. "$reg/auth.env"
+registry_config() { # name, port, auth (true|false)
+  cat <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $reg/$1
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$2
+  secret: $(openssl rand -hex 16)
+  tls:
+    certificate: $pki/registry.crt
+    key: $pki/registry.key
+YAML
+  if $3; then
+    cat <<YAML
+auth:
+  htpasswd:
+    realm: distroless-debug-test
+    path: $reg/htpasswd
+YAML
+  fi
+}
+registry_config open "$DD_REGISTRY_PORT" false >"$reg/open.yml"
+registry_config auth "$DD_REGISTRY_AUTH_PORT" true >"$reg/auth.yml"
+# distribution's tracing exports to an OTLP collector by default: there is none.
+start registry env OTEL_TRACES_EXPORTER=none "$REGISTRY_BIN/registry" serve "$reg/open.yml"
+start registry-auth env OTEL_TRACES_EXPORTER=none "$REGISTRY_BIN/registry" serve "$reg/auth.yml"
+wait_for "registry on $DD_REGISTRY" 30 registry_answers "$DD_REGISTRY_PORT"
+wait_for "registry on $DD_REGISTRY_AUTH" 30 registry_answers "$DD_REGISTRY_AUTH_PORT"
+push() { # source, destination reference, skopeo arguments...
+  local src=$1 dest=$2
+  shift 2
+  dd_log "registry: pushing $dest"
+  skopeo --insecure-policy copy --quiet --dest-cert-dir "$reg/certs" "$@" "$src" "docker://$dest"
+}
+push "docker-archive:$images_dir/toolbox.tar" "$DD_REGISTRY_TOOLBOX_IMAGE"
+push "oci:$big_image_layout:1" "$DD_REGISTRY_BIG_IMAGE"
+for ref in "$DD_PRIVATE_TOOLBOX_IMAGE" "$DD_PRIVATE_UNPULLED_IMAGE"; do
+  push "docker-archive:$images_dir/toolbox.tar" "$ref" --dest-creds "$DD_REGISTRY_USER:$DD_REGISTRY_PASSWORD"
+done
+
 # --- containerd ----------------------------------------------------------------------------------
 # The same settings for containerd 1.6 (config version 2) and 2.x (version 3, where the CRI
 # plugin is split into io.containerd.cri.v1.images, io.containerd.cri.v1.runtime and the
@@ -207,6 +285,20 @@ wait_for etcd 30 curl -sf http://127.0.0.1:12381/health
 #   it to the kubelet (the CRI RuntimeConfig call).
 # - runc by its absolute path (BinaryName), the configuration's one.
 # - the stream server (exec, attach, port-forward) on loopback, on a free port.
+# - registry hosts from certs.d (config_path): the test registries' CA.
+# One hosts file per registry (containerd's certs.d layout, read at every pull): HTTPS with the
+# cluster's CA.
+certs_d="$DD_CLUSTER_DIR/containerd/certs.d"
+rm -rf "$certs_d"
+for host in "$DD_REGISTRY" "$DD_REGISTRY_AUTH"; do
+  mkdir -p "$certs_d/$host"
+  cat >"$certs_d/$host/hosts.toml" <<TOML
+server = "https://$host"
+[host."https://$host"]
+  capabilities = ["pull", "resolve"]
+  ca = "$pki/ca.crt"
+TOML
+done
 containerd_common() {
   cat <<TOML
 root = "$DD_CLUSTER_DIR/containerd/root"
@@ -228,6 +320,8 @@ if [ "$containerd_major" -ge 2 ]; then
     cat <<TOML
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$certs_d"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "$DD_PAUSE_IMAGE"
 [plugins."io.containerd.cri.v1.runtime"]
@@ -276,6 +370,8 @@ else
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$DD_CNI_BIN"
     conf_dir = "$DD_CLUSTER_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$certs_d"
 TOML
   } >"$DD_CLUSTER_DIR/containerd.toml"
 fi
