@@ -27,7 +27,7 @@ pub struct Cluster {
     pub pause_image: String,
 }
 
-fn env_or_fail(name: &str) -> String {
+pub fn env_or_fail(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
             "{name} is not set: the end-to-end tests run against the local cluster; \

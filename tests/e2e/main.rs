@@ -17,6 +17,7 @@ mod node;
 mod pod_security;
 mod rbac;
 mod refusals;
+mod registry;
 mod scripting;
 mod secrets;
 mod session;
