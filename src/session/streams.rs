@@ -86,14 +86,20 @@ where
 {
     let (size, follow) = (io.size, io.follow_resize);
     // The size sender must stay alive for the whole session, or kube stops forwarding sizes.
+    // Notified when the remote process first wrote: the terminal's size is sent once more.
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let resize_task = process
         .terminal_size()
-        .map(|tx| tokio::spawn(resize::follow(tx, size, follow)));
+        .map(|tx| tokio::spawn(resize::follow(tx, size, follow, started.clone())));
     let stdin_task = process
         .stdin()
         .map(|w| tokio::spawn(feed_stdin(w, io.stdin, stdin_use)));
-    let out_task = process.stdout().map(|r| tokio::spawn(copy(r, io.stdout)));
-    let err_task = process.stderr().map(|r| tokio::spawn(copy(r, io.stderr)));
+    let out_task = process
+        .stdout()
+        .map(|r| tokio::spawn(copy(r, io.stdout, Some(started))));
+    let err_task = process
+        .stderr()
+        .map(|r| tokio::spawn(copy(r, io.stderr, None)));
 
     let status = match process.take_status() {
         Some(s) => s.await,
@@ -134,13 +140,21 @@ async fn feed_stdin(mut w: impl AsyncWrite + Unpin, source: StdinSource, stdin_u
     std::future::pending::<()>().await;
 }
 
-/// Copies one output stream until it ends or its destination fails.
-pub(crate) async fn copy(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) {
+/// Copies one output stream until it ends or its destination fails; `started` is notified
+/// when the first bytes arrived.
+pub(crate) async fn copy(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    mut started: Option<std::sync::Arc<tokio::sync::Notify>>,
+) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                if let Some(s) = started.take() {
+                    s.notify_one();
+                }
                 if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
                     break;
                 }
