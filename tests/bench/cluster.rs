@@ -19,6 +19,13 @@ pub struct Cluster {
     pub large_toolbox_image: String,
     /// An image no registry serves: its pull fails at once.
     pub missing_image: String,
+    /// The toolbox plus 300 MB of incompressible data, in the test registry only: the node
+    /// pulls it (tests/images/big.sh).
+    pub big_image: String,
+    /// containerd's socket and crictl, with which [`Cluster::remove_image`] removes an image
+    /// from the node.
+    pub containerd_sock: String,
+    pub crictl: String,
     pub target_image: String,
     pub audit_log: PathBuf,
     pub containerd_log: PathBuf,
@@ -39,6 +46,9 @@ impl Cluster {
             toolbox_image: env("DD_TOOLBOX_IMAGE")?,
             large_toolbox_image: env("DD_TOOLBOX_LARGE_IMAGE")?,
             missing_image: env("DD_MISSING_IMAGE")?,
+            big_image: env("DD_REGISTRY_BIG_IMAGE")?,
+            containerd_sock: env("DD_CONTAINERD_SOCK")?,
+            crictl: env("DD_CRICTL")?,
             target_image: env("DD_TARGET_IMAGE")?,
             audit_log: dir.join("logs/audit.log"),
             containerd_log: dir.join("logs/containerd.log"),
@@ -51,6 +61,34 @@ impl Cluster {
             ));
         }
         Ok(c)
+    }
+
+    /// Removes `image` from the node with its content (where no other image shares it), so
+    /// that the next container of it pulls every layer.
+    pub fn remove_image(&self, image: &str) -> Result<(), String> {
+        crate::support::remove_image(&self.crictl, &self.containerd_sock, image)
+    }
+
+    /// The kubelet's `Pulled` events of a pod's containers that name `image`.
+    pub fn pulled_events(&self, ns: &str, pod: &str, image: &str) -> Result<Vec<String>, String> {
+        let out = self.kubectl_ok(
+            &[
+                "-n",
+                ns,
+                "get",
+                "events",
+                "--field-selector",
+                &format!("involvedObject.name={pod},reason=Pulled"),
+                "-o",
+                "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+            ],
+            None,
+        )?;
+        Ok(out
+            .lines()
+            .filter(|l| l.contains(image))
+            .map(str::to_owned)
+            .collect())
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {

@@ -12,7 +12,7 @@
 //! (tests/bench/run.sh --full), which also writes the markdown table. See docs/benchmarks.md.
 //!
 //! Options: --full, --runs N, --sizes 1,10,50, --mem-pods 50,1000, --cp-mib 1024,
-//! --rows 1,2,3,4,5,6,7, --out FILE. Row 10 at 1,000 pods needs a node that takes them: start the cluster with
+//! --rows 1,2,3,4,5,6,7,8,9,10,11,12, --out FILE. Row 10 at 1,000 pods needs a node that takes them: start the cluster with
 //! `DD_MAX_PODS=1100` (tests/cluster/up.sh).
 
 #![allow(
@@ -89,7 +89,7 @@ impl Opts {
                 keys: 100,
                 version_runs: 30,
                 count_runs: 3,
-                rows: (1..=11).collect(),
+                rows: (1..=12).collect(),
                 mem_pods: vec![50],
                 cp_mib: 1024,
                 out: Some("target/bench-results.md".into()),
@@ -104,7 +104,7 @@ impl Opts {
                 keys: 20,
                 version_runs: 5,
                 count_runs: 1,
-                rows: (1..=11).collect(),
+                rows: (1..=12).collect(),
                 mem_pods: vec![3],
                 cp_mib: 16,
                 out: None,
@@ -607,6 +607,9 @@ impl Bench {
         if self.o.rows.contains(&11) {
             self.row_cp();
         }
+        if self.o.rows.contains(&12) {
+            self.row_pull();
+        }
         if self.o.rows.contains(&10) {
             for n in self.o.mem_pods.clone() {
                 self.row_memory(n);
@@ -928,6 +931,104 @@ spec:
             goal: "≤ 1.2×".into(),
             verdict: verdict(met),
         });
+    }
+
+    /// Row 12: a fresh interactive session whose toolbox the node must pull first: the big
+    /// toolbox (the small one plus a layer of 300 MB of incompressible data) from the test
+    /// registry on loopback; ours against `kubectl debug -it` with the same image, interleaved.
+    /// Each run has a pod of its own, deleted after it, and the image is removed from the node
+    /// between runs (a container of the image, even stopped, keeps its layers: the next pull
+    /// would download nothing). A run counts only if the kubelet's `Pulled` event says it
+    /// pulled the image ("Successfully pulled"), not that it found it present.
+    fn row_pull(&mut self) {
+        let mut t: [Vec<Duration>; 2] = [vec![], vec![]];
+        let mut errs = Vec::new();
+        let image = self.c.big_image.clone();
+        for k in 0..self.o.runs {
+            for tool in order(k) {
+                if let Err(e) = self.pull_run(tool, k, &image, &mut t) {
+                    errs.push(format!("{tool:?} run {k}: {e}"));
+                }
+            }
+        }
+        let ok = self.tally("12", &errs);
+        self.push_time_row(
+            "12",
+            "fresh interactive session whose toolbox (300 MB more) the node pulls first from a registry on loopback, launch → prompt in a PTY",
+            &t,
+            ok,
+            |_| (String::new(), String::new()),
+        );
+    }
+
+    /// One run of row 12: a new pod, the image off the node, the session, the check that the
+    /// kubelet really pulled, the pod deleted.
+    fn pull_run(
+        &mut self,
+        tool: Tool,
+        k: usize,
+        image: &str,
+        t: &mut [Vec<Duration>; 2],
+    ) -> Result<(), String> {
+        let pod = match tool {
+            Tool::Ours => format!("pull-o-{k}"),
+            Tool::Kubectl => format!("pull-k-{k}"),
+        };
+        self.c.create_pods(
+            &self.ns,
+            &[(pod.clone(), vec![("role".into(), "pull".into())])],
+        )?;
+        self.c.remove_image(image)?;
+        let mut argv = match tool {
+            Tool::Ours => self.ours(&[&format!("pod/{pod}")], true, &[]),
+            Tool::Kubectl => self.kubectl_debug(&pod, &["-it"], &["sh"]),
+        };
+        for (i, a) in argv.clone().iter().enumerate() {
+            if a.starts_with("--image=") {
+                argv[i] = format!("--image={image}");
+            } else if a == "--image" {
+                image.clone_into(&mut argv[i + 1]);
+            }
+        }
+        let session = self.session(argv, false);
+        // The kubelet's word on the pull, read before the pod goes (events can lag a moment).
+        let mut pulled = Vec::new();
+        for _ in 0..25 {
+            pulled = self.c.pulled_events(&self.ns, &pod, image)?;
+            if !pulled.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.c.kubectl_ok(
+            &[
+                "-n",
+                &self.ns,
+                "delete",
+                "pod",
+                &pod,
+                "--grace-period=1",
+                "--wait=true",
+                "--timeout=120s",
+            ],
+            None,
+        )?;
+        let s = session?;
+        match pulled.as_slice() {
+            [one] if one.starts_with("Successfully pulled") => {}
+            other => {
+                return Err(format!(
+                    "the kubelet did not pull {image} for it: {other:?}"
+                ));
+            }
+        }
+        eprintln!(
+            "bench: 12 fresh session with a pull {tool:?} run {k}: {} ({})",
+            secs(s.to_prompt.as_secs_f64()),
+            pulled[0]
+        );
+        t[tool as usize].push(s.to_prompt);
+        Ok(())
     }
 
     /// Row 9: an image that cannot be pulled: the plugin's error, measured from the kubelet's

@@ -44,6 +44,8 @@ kubeconfig=$(tests/cluster/up.sh)
 # shellcheck source=tests/images/images.env
 . tests/images/images.env
 export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TARGET_IMAGE
+# Row 12 pulls the big toolbox from the test registry, removed from the node between runs.
+export DD_REGISTRY_BIG_IMAGE DD_CONTAINERD_SOCK DD_CRICTL="$CRICTL_BIN/crictl"
 export DD_BENCH_PLUGIN="${DD_BENCH_PLUGIN:-$root/target/release/kubectl-distroless_debug}"
 echo "== benchmark (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$exe" "$@"

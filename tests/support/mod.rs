@@ -53,3 +53,56 @@ pub fn record_screen(mut reader: Box<dyn Read + Send>) -> Screen {
     });
     screen
 }
+
+/// Removes `image` from the node through the kubelet's runtime API (crictl at `crictl`, the
+/// runtime at `containerd_sock`), so that the next container of it pulls it and downloads every
+/// layer: first the stopped containers made of it (their snapshots keep its layers, and the
+/// runtime fetches no layer whose snapshot exists), then the image with every name of its ID
+/// (`crictl rmi`). Only for an image whose ID no other test image shares. A container that has
+/// just ended may still be stopping: it is waited for (a running one keeps the layers it uses).
+pub fn remove_image(crictl: &str, containerd_sock: &str, image: &str) -> Result<(), String> {
+    let endpoint = format!("unix://{containerd_sock}");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crictl)
+            .args([
+                "--runtime-endpoint",
+                &endpoint,
+                "--image-endpoint",
+                &endpoint,
+            ])
+            .args(args)
+            .output()
+            .map_err(|e| format!("{crictl}: {e} (tests/cluster/build.sh builds it)"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "crictl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ending = run(&["ps", "-q", "--image", image, "--state", "unknown"])?;
+        if ending.trim().is_empty() || std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let exited = run(&["ps", "-a", "-q", "--image", image, "--state", "exited"])?;
+    let exited: Vec<&str> = exited.split_whitespace().collect();
+    if !exited.is_empty() {
+        let mut args = vec!["rm"];
+        args.extend(exited);
+        run(&args)?;
+    }
+    // `inspecti` fails for an image the runtime does not have.
+    if run(&["inspecti", image]).is_ok() {
+        run(&["rmi", image])?;
+    }
+    if run(&["inspecti", image]).is_ok() {
+        return Err(format!("{image} is still on the node"));
+    }
+    Ok(())
+}
