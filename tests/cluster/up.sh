@@ -267,11 +267,26 @@ push() { # source, destination reference, skopeo arguments...
   dd_log "registry: pushing $dest"
   skopeo --insecure-policy copy --quiet --dest-cert-dir "$reg/certs" "$@" "$src" "docker://$dest"
 }
-push "docker-archive:$images_dir/toolbox.tar" "$DD_REGISTRY_TOOLBOX_IMAGE"
+# The toolbox goes to the registries with a label of its own in its image config, one per name:
+# an image ID that no imported image shares. Kubernetes 1.35+ (KubeletEnsureSecretPulledImages)
+# records which image names the kubelet pulled an image ID under, and then makes pods that use
+# the ID under another name pull it again to prove access: with a shared ID, a pull of the
+# registry's toolbox made every later container of the imported toolbox pull
+# localhost/distroless-debug/toolbox:1, which no registry serves. Distinct IDs also let tests
+# remove a registry image from the node (crictl rmi removes every name of an ID).
+labeled_work=$(mktemp -d)
+skopeo --insecure-policy copy --quiet "docker-archive:$images_dir/toolbox.tar" "oci:$labeled_work/oci:1"
+push_labeled() { # destination reference, skopeo arguments...
+  rm -rf "$labeled_work/copy" && cp -a "$labeled_work/oci" "$labeled_work/copy"
+  umoci config --image "$labeled_work/copy:1" --config.label "distroless-debug.test/name=$1"
+  push "oci:$labeled_work/copy:1" "$@"
+}
+push_labeled "$DD_REGISTRY_TOOLBOX_IMAGE"
 push "oci:$big_image_layout:1" "$DD_REGISTRY_BIG_IMAGE"
 for ref in "$DD_PRIVATE_TOOLBOX_IMAGE" "$DD_PRIVATE_UNPULLED_IMAGE"; do
-  push "docker-archive:$images_dir/toolbox.tar" "$ref" --dest-creds "$DD_REGISTRY_USER:$DD_REGISTRY_PASSWORD"
+  push_labeled "$ref" --dest-creds "$DD_REGISTRY_USER:$DD_REGISTRY_PASSWORD"
 done
+rm -rf "$labeled_work"
 
 # --- containerd ----------------------------------------------------------------------------------
 # The same settings for containerd 1.6 (config version 2) and 2.x (version 3, where the CRI
@@ -489,6 +504,10 @@ evictionHard:
   nodefs.inodesFree: 1%
   imagefs.available: 1%
 YAML
+# The kubelet's records of which image names it pulled each image ID under (1.35+, see the
+# registries above) are from earlier runs, whose images were imported or pushed anew since: a
+# start begins without them, as the node's images are imported anew.
+rm -rf "$DD_CLUSTER_DIR/kubelet/image_manager"
 start kubelet "$K8S_BIN/kubelet" --config="$DD_CLUSTER_DIR/kubelet.yaml" \
   --kubeconfig="$DD_CLUSTER_DIR/kubelet.kubeconfig" --root-dir="$DD_CLUSTER_DIR/kubelet" \
   --hostname-override="$DD_NODE_NAME"

@@ -16,8 +16,8 @@ use crate::harness::{
 /// A pull of the big toolbox takes seconds, more with four tests at once on two cores.
 const PULL: Duration = Duration::from_secs(240);
 
-/// Removes `image` from the node with its content (the big toolbox, whose image ID no other
-/// test image shares), so that the next container of it pulls it and downloads every layer.
+/// Removes `image` from the node with its content (the big toolbox or a private image, whose
+/// image IDs no other test image shares), so that the next container of it pulls it.
 fn remove_from_node(image: &str) {
     crate::support::remove_image(
         &env_or_fail("DD_CRICTL"),
@@ -25,25 +25,6 @@ fn remove_from_node(image: &str) {
         image,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Removes the name `image` from the node, so that the kubelet pulls it (and the registry
-/// sees the request); the content stays, shared with the other toolbox images.
-fn remove_name(image: &str) {
-    let out = std::process::Command::new("ctr")
-        .args([
-            "--address",
-            &env_or_fail("DD_CONTAINERD_SOCK"),
-            "-n",
-            "k8s.io",
-            "images",
-            "rm",
-            image,
-        ])
-        .output()
-        .expect("ctr runs (tests/cluster/install-deps.sh)");
-    // Absent already is fine: the check is the pull the test then sees.
-    let _ = out;
 }
 
 /// Deletes a pod and waits until it is gone: its containers have stopped.
@@ -209,7 +190,7 @@ fn a_private_image_needs_the_pods_pull_secret_and_the_error_says_how() {
     let image = env_or_fail("DD_PRIVATE_UNPULLED_IMAGE");
     let registry = env_or_fail("DD_REGISTRY_AUTH");
     // No test pulls it with credentials: this is for runs by hand.
-    remove_name(&image);
+    remove_from_node(&image);
 
     // The pod has no imagePullSecrets: the registry refuses the pull, the wait ends with the
     // kubelet's reason and message, and the hint names the registry and the ways out.
@@ -243,7 +224,7 @@ fn a_private_image_is_pulled_with_the_pods_pull_secret() {
     // Made before its service account has the secret: it names none.
     target_pod_with_secret(&ns, "plain", None);
     let image = env_or_fail("DD_PRIVATE_TOOLBOX_IMAGE");
-    remove_name(&image);
+    remove_from_node(&image);
 
     let mut pty = Pty::spawn(
         Path::new(PLUGIN),
@@ -275,7 +256,7 @@ fn a_private_image_is_pulled_with_the_pods_pull_secret() {
         ],
         None,
     );
-    remove_name(&image);
+    remove_from_node(&image);
     let repo = repository(&image);
     let before = pulls_by_the_user(&repo);
     let out = run_plugin(
