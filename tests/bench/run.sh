@@ -22,7 +22,8 @@ echo "== build (release)" >&2
 exe=$(cargo test --release --locked --features e2e --test bench --no-run 2>&1 |
   tee /dev/stderr | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -n 1)
 [ -x "$exe" ] || { echo "error: the benchmark executable was not found" >&2; exit 1; }
-# The plugin as users get it (no test features); built last so target/release holds this one.
+# The plugin as users get it (no test features); built last so the release directory (of
+# CARGO_TARGET_DIR when set) holds this one.
 cargo build --release --locked
 
 was_running=0
@@ -46,6 +47,6 @@ kubeconfig=$(tests/cluster/up.sh)
 export DD_KUBECONFIG="$kubeconfig" DD_CLUSTER_DIR K8S_BIN DD_TOOLBOX_IMAGE DD_TARGET_IMAGE
 # Row 12 pulls the big toolbox from the test registry, removed from the node between runs.
 export DD_REGISTRY_BIG_IMAGE DD_CONTAINERD_SOCK DD_CRICTL="$CRICTL_BIN/crictl"
-export DD_BENCH_PLUGIN="${DD_BENCH_PLUGIN:-$root/target/release/kubectl-distroless_debug}"
+export DD_BENCH_PLUGIN="${DD_BENCH_PLUGIN:-${CARGO_TARGET_DIR:-$root/target}/release/kubectl-distroless_debug}"
 echo "== benchmark (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$exe" "$@"
