@@ -416,6 +416,13 @@ cat >"$DD_CLUSTER_DIR/cni/net.d/10-dd.conflist" <<JSON
 JSON
 start containerd containerd --config "$DD_CLUSTER_DIR/containerd.toml"
 wait_for containerd 30 ctr --address "$DD_CONTAINERD_SOCK" version
+# Images pulled from the test registries by earlier runs are removed by name before anything
+# runs: the registries' images are pushed anew at each start, and a name left from a run whose
+# image shared another's ID would make the registry tests' `crictl rmi` remove that image too.
+for ref in $(ctr --address "$DD_CONTAINERD_SOCK" -n k8s.io images ls -q |
+  grep -E "^($DD_REGISTRY|$DD_REGISTRY_AUTH)/" || true); do
+  ctr --address "$DD_CONTAINERD_SOCK" -n k8s.io images rm "$ref" >/dev/null
+done
 "$here/../images/import.sh" "$DD_CONTAINERD_SOCK" >&2
 
 # --- kube-apiserver ----------------------------------------------------------------------------
