@@ -90,12 +90,23 @@ pub fn remove_image(crictl: &str, containerd_sock: &str, image: &str) -> Result<
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let exited = run(&["ps", "-a", "-q", "--image", image, "--state", "exited"])?;
-    let exited: Vec<&str> = exited.split_whitespace().collect();
-    if !exited.is_empty() {
+    // The kubelet removes the containers of deleted pods too: one listed here can be gone
+    // before `crictl rm` reaches it (NotFound). What counts is that none is left.
+    loop {
+        let exited = run(&["ps", "-a", "-q", "--image", image, "--state", "exited"])?;
+        let exited: Vec<&str> = exited.split_whitespace().collect();
+        if exited.is_empty() {
+            break;
+        }
         let mut args = vec!["rm"];
         args.extend(exited);
-        run(&args)?;
+        let removed = run(&args);
+        if std::time::Instant::now() >= deadline {
+            removed?;
+            return Err(format!(
+                "stopped containers of {image} are still on the node"
+            ));
+        }
     }
     // `inspecti` fails for an image the runtime does not have.
     if run(&["inspecti", image]).is_ok() {
