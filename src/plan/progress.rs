@@ -501,6 +501,20 @@ mod tests {
         p
     }
 
+    /// An event of the kubelet about the object `uid`, field `path`.
+    fn event(uid: &str, path: &str, reason: &str, message: &str) -> Event {
+        Event {
+            involved_object: k8s_openapi::api::core::v1::ObjectReference {
+                uid: Some(uid.into()),
+                field_path: Some(path.into()),
+                ..Default::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            ..Event::default()
+        }
+    }
+
     fn waiting(reason: &str, message: &str) -> Pod {
         with_state(ContainerState {
             waiting: Some(ContainerStateWaiting {
@@ -592,21 +606,10 @@ mod tests {
 
     #[test]
     fn the_kubelets_events_settle_the_wait_for_this_container_only() {
-        use k8s_openapi::api::core::v1::ObjectReference;
         assert_eq!(
             container_events_selector("u-1", "debugger-x"),
             "involvedObject.uid=u-1,involvedObject.fieldPath=spec.ephemeralContainers{debugger-x}"
         );
-        let event = |uid: &str, path: &str, reason: &str, message: &str| Event {
-            involved_object: ObjectReference {
-                uid: Some(uid.into()),
-                field_path: Some(path.into()),
-                ..ObjectReference::default()
-            },
-            reason: Some(reason.into()),
-            message: Some(message.into()),
-            ..Event::default()
-        };
         let ours = "spec.ephemeralContainers{debugger-x}";
         let fold = |seen: &mut EventsSeen, e: &Event| seen.fold(e, "u-1", "debugger-x");
         let mut seen = EventsSeen::default();
@@ -679,17 +682,6 @@ mod tests {
 
     #[test]
     fn a_pull_is_under_way_from_pulling_to_pulled() {
-        use k8s_openapi::api::core::v1::ObjectReference;
-        let event = |uid: &str, path: &str, reason: &str, message: &str| Event {
-            involved_object: ObjectReference {
-                uid: Some(uid.into()),
-                field_path: Some(path.into()),
-                ..ObjectReference::default()
-            },
-            reason: Some(reason.into()),
-            message: Some(message.into()),
-            ..Event::default()
-        };
         let ours = "spec.ephemeralContainers{debugger-x}";
         let mut seen = EventsSeen::default();
         assert!(!seen.pulling());
